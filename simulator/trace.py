@@ -1,0 +1,234 @@
+"""The trace: the only interface between the simulation and every view.
+
+The simulation appends typed, time-stamped records in time order; views (GUI, CLI summary,
+exports) read them at a time ``t``. Records are ``NamedTuple`` classes, one per kind, so
+they are cheap to create, immutable and self-describing. A trace saves to and loads from a
+gzipped JSON-lines file (``trace.jsonl.gz``): one header line, then one record per line.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+TRACE_FORMAT = "hometwin-trace/1"
+
+
+class PowerState(NamedTuple):
+    """A device entered a power state; it draws ``power_w`` from now on."""
+
+    t: float
+    device: str
+    state: str
+    power_w: float
+
+
+class BatterySample(NamedTuple):
+    """Battery state of charge (0..1) and energy drawn so far, at a power-state change."""
+
+    t: float
+    device: str
+    soc: float
+    energy_j: float
+
+
+class DeviceState(NamedTuple):
+    """A device switched on or off (``reason``: start, depleted, leave, join, charge…)."""
+
+    t: float
+    device: str
+    on: bool
+    reason: str
+
+
+class LinkState(NamedTuple):
+    """A link went up or down (out of range, offline)."""
+
+    t: float
+    link: str
+    up: bool
+    reason: str
+
+
+class Message(NamedTuple):
+    """A message left ``src`` at ``t`` over ``link``; it arrives (or fails) at ``end_t``.
+
+    ``status`` is ``delivered``, ``lost`` (the attempt was lost; a retry may follow) or
+    ``failed`` (given up). ``msg_kind`` says what it carries (ecg, alert, hr, deploy…).
+    """
+
+    t: float
+    src: str
+    dst: str
+    link: str
+    msg_kind: str
+    size_bytes: int
+    end_t: float
+    status: str
+    attempt: int
+    msg_id: int
+
+
+class Inference(NamedTuple):
+    """A model ran on a device from ``t`` to ``end_t`` (simulated device latency)."""
+
+    t: float
+    device: str
+    model: str
+    variant: str
+    n_windows: int
+    end_t: float
+    energy_j: float
+    label: str
+    score: float
+
+
+class Escalation(NamedTuple):
+    """A step of an escalation chain (e.g. watch_flag → phone_confirm → doctor_alert)."""
+
+    t: float
+    device: str
+    stage: str
+    episode: int
+    label: str
+    detail: str
+
+
+class Episode(NamedTuple):
+    """Ground truth: an event the apps should detect, from ``t`` to ``end_t``."""
+
+    t: float
+    end_t: float
+    kind: str
+    episode: int
+
+
+class Activity(NamedTuple):
+    """The wearer's activity changed (sleep, rest, commute, exercise…)."""
+
+    t: float
+    activity: str
+
+
+class Narration(NamedTuple):
+    """A teaching step: text shown (and the player paused) at ``t``."""
+
+    t: float
+    text: str
+
+
+class Note(NamedTuple):
+    """A free-form log line from a device or app (queued, retry, fallback…)."""
+
+    t: float
+    device: str
+    kind: str
+    text: str
+
+
+RECORD_TYPES: dict[str, type] = {
+    "power": PowerState,
+    "battery": BatterySample,
+    "device": DeviceState,
+    "link": LinkState,
+    "message": Message,
+    "inference": Inference,
+    "escalation": Escalation,
+    "episode": Episode,
+    "activity": Activity,
+    "narration": Narration,
+    "note": Note,
+}
+KIND_OF: dict[type, str] = {cls: kind for kind, cls in RECORD_TYPES.items()}
+
+
+class TraceError(ValueError):
+    """A trace file could not be read."""
+
+
+class Trace:
+    """Append-only, time-ordered list of records with a time index and per-kind views."""
+
+    def __init__(self, meta: dict[str, Any] | None = None) -> None:
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.records: list[NamedTuple] = []
+        self.times: list[float] = []
+
+    def append(self, record: NamedTuple) -> None:
+        self.records.append(record)
+        self.times.append(record.t)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[NamedTuple]:
+        return iter(self.records)
+
+    @property
+    def end_time(self) -> float:
+        return float(self.meta.get("sim_time_s", self.times[-1] if self.times else 0.0))
+
+    def index_at(self, t: float) -> int:
+        """Number of records with time ≤ ``t`` (records[:index_at(t)] happened by ``t``)."""
+        return bisect.bisect_right(self.times, t)
+
+    def until(self, t: float) -> list[NamedTuple]:
+        return self.records[: self.index_at(t)]
+
+    def of(self, record_type: type) -> list:
+        return [r for r in self.records if type(r) is record_type]
+
+    def devices(self) -> list[str]:
+        return list(self.meta.get("devices", {}))
+
+    def series(self, device: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Battery samples of ``device`` as arrays ``(t, soc, energy_j)``."""
+        rows = [(r.t, r.soc, r.energy_j) for r in self.records if type(r) is BatterySample and r.device == device]
+        if not rows:
+            empty = np.zeros(0)
+            return empty, empty, empty
+        arr = np.asarray(rows, dtype=float)
+        return arr[:, 0], arr[:, 1], arr[:, 2]
+
+    def to_dicts(self) -> Iterable[dict[str, Any]]:
+        for r in self.records:
+            d = r._asdict()
+            d["kind_"] = KIND_OF[type(r)]
+            yield d
+
+    def save(self, path: str | Path) -> Path:
+        """Write the trace to ``path`` (gzipped JSON lines). Returns the path."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".part")
+        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=5) as f:
+            f.write(json.dumps({"format": TRACE_FORMAT, "meta": self.meta}) + "\n")
+            for r in self.records:
+                f.write(json.dumps([KIND_OF[type(r)], *r]) + "\n")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Trace:
+        """Read a trace written by :meth:`save`; a damaged file raises :class:`TraceError`."""
+        path = Path(path)
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                header = json.loads(f.readline())
+                if not isinstance(header, dict) or header.get("format") != TRACE_FORMAT:
+                    raise TraceError(f"{path}: not a HomeTwin trace (expected format {TRACE_FORMAT})")
+                trace = cls(header.get("meta"))
+                for lineno, line in enumerate(f, start=2):
+                    row = json.loads(line)
+                    record_type = RECORD_TYPES.get(row[0]) if isinstance(row, list) and row else None
+                    if record_type is None or len(row) - 1 != len(record_type._fields):
+                        raise TraceError(f"{path}, line {lineno}: unknown or malformed record")
+                    trace.append(record_type(*row[1:]))
+        except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise TraceError(f"{path}: cannot read trace ({exc})") from None
+        return trace
