@@ -1,0 +1,78 @@
+"""Compute cost of running a model on a device: a roofline from MACs and bytes moved.
+
+``latency = overhead + max(MACs / achieved MAC/s, bytes moved / memory bandwidth)`` where
+achieved MAC/s is the engine's peak times its achieved utilization for that precision, and
+``energy = engine power × latency``. Host wall time is never used as device latency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from simulator.profiles import DeviceProfile
+
+BYTES_PER_VALUE = {"fp32": 4, "fp16": 2, "int8": 1}
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """Estimated device latency and energy of one inference call, and whether it fits."""
+
+    latency_s: float
+    energy_j: float
+    fits_memory: bool
+    precision: str
+    engine_precision: str
+    bound: str  # "compute" or "memory"
+    memory_needed_bytes: float
+    memory_budget_bytes: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def engine_for(profile: DeviceProfile, precision: str):
+    """The engine that runs ``precision``: the exact one, else the next wider one."""
+    order = ["int8", "fp16", "fp32"]
+    for candidate in order[order.index(precision) :]:
+        if candidate in profile.engines:
+            return profile.engines[candidate]
+    return profile.engines["fp32"]
+
+
+def estimate(
+    profile: DeviceProfile,
+    macs: float,
+    weight_bytes: float,
+    precision: str,
+    activation_bytes: float = 0.0,
+    batch: int = 1,
+) -> CostEstimate:
+    """Latency (s), energy (J) and memory fit of ``batch`` inferences of a model."""
+    if precision not in BYTES_PER_VALUE:
+        raise ValueError(f"precision must be one of {', '.join(BYTES_PER_VALUE)}, got {precision!r}")
+    if macs < 0 or weight_bytes < 0 or activation_bytes < 0 or batch < 1:
+        raise ValueError("macs, weight_bytes and activation_bytes must be ≥ 0 and batch ≥ 1")
+    engine = engine_for(profile, precision)
+    compute_s = batch * macs / engine.achieved_macs_per_s
+    # Weights are read once per call; activations are written and read once per sample.
+    bytes_moved = weight_bytes + 2.0 * batch * activation_bytes
+    memory_s = bytes_moved / profile.memory_bandwidth_bytes_per_s
+    latency_s = profile.compute_overhead_s + max(compute_s, memory_s)
+    needed = weight_bytes + batch * activation_bytes
+    return CostEstimate(
+        latency_s=latency_s,
+        energy_j=engine.power_w * latency_s,
+        fits_memory=needed <= profile.memory_bytes,
+        precision=precision,
+        engine_precision=engine.precision,
+        bound="compute" if compute_s >= memory_s else "memory",
+        memory_needed_bytes=needed,
+        memory_budget_bytes=profile.memory_bytes,
+    )
+
+
+def estimate_card(profile: DeviceProfile, card, batch: int = 1) -> CostEstimate:
+    """:func:`estimate` from a ModelCard (MACs, bytes on disk, peak activations)."""
+    precision = card.precision if card.precision in BYTES_PER_VALUE else "int8" if "int8" in card.precision else "fp32"
+    return estimate(profile, card.macs, card.bytes, precision, card.peak_activation_bytes, batch)
