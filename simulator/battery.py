@@ -63,6 +63,10 @@ class Battery:
     def _remove(self, energy_j: float, duration_s: float) -> None:
         self.charge_j -= energy_j
 
+    def set_full(self) -> None:
+        """Snap to exactly full (ends a charge; removes rounding residue)."""
+        self.charge_j = self.capacity_j
+
     def time_to_empty_s(self, power_w: float) -> float:
         """Seconds until empty at constant ``power_w`` (``inf`` if never)."""
         if power_w <= 0.0:
@@ -121,6 +125,11 @@ class KiBaMBattery(Battery):
         self.bound_well_j = y2
         self.charge_j = total
 
+    def set_full(self) -> None:
+        super().set_full()
+        self.available_well_j = self.c * self.capacity_j
+        self.bound_well_j = (1.0 - self.c) * self.capacity_j
+
     def time_to_empty_s(self, power_w: float) -> float:
         if power_w <= 0.0:
             return math.inf
@@ -146,7 +155,9 @@ class KiBaMBattery(Battery):
         return hi
 
 
-def make_battery(model: str, capacity_wh: float, state_of_charge: float, voltage_v: float, **params) -> Battery:
+def make_battery(
+    model: str, capacity_wh: float, state_of_charge: float, voltage_v: float, **params
+) -> Battery:
     """Build a battery by model name (``linear`` or ``kibam``)."""
     if model == "linear":
         return Battery(capacity_wh, state_of_charge, voltage_v)

@@ -74,5 +74,11 @@ def estimate(
 
 def estimate_card(profile: DeviceProfile, card, batch: int = 1) -> CostEstimate:
     """:func:`estimate` from a ModelCard (MACs, bytes on disk, peak activations)."""
-    precision = card.precision if card.precision in BYTES_PER_VALUE else "int8" if "int8" in card.precision else "fp32"
+    precision = (
+        card.precision
+        if card.precision in BYTES_PER_VALUE
+        else "int8"
+        if "int8" in card.precision
+        else "fp32"
+    )
     return estimate(profile, card.macs, card.bytes, precision, card.peak_activation_bytes, batch)

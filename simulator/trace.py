@@ -189,7 +189,9 @@ class Trace:
 
     def series(self, device: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Battery samples of ``device`` as arrays ``(t, soc, energy_j)``."""
-        rows = [(r.t, r.soc, r.energy_j) for r in self.records if type(r) is BatterySample and r.device == device]
+        rows = [
+            (r.t, r.soc, r.energy_j) for r in self.records if type(r) is BatterySample and r.device == device
+        ]
         if not rows:
             empty = np.zeros(0)
             return empty, empty, empty

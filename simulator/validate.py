@@ -75,7 +75,13 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-_TYPE_NAMES = {float: "a number", int: "an integer", str: "text", bool: "true or false", "duration": "a duration"}
+_TYPE_NAMES = {
+    float: "a number",
+    int: "an integer",
+    str: "text",
+    bool: "true or false",
+    "duration": "a duration",
+}
 
 
 def _check_leaf(spec: Field, value: Any, where: str) -> Any:
@@ -96,7 +102,9 @@ def _check_leaf(spec: Field, value: Any, where: str) -> Any:
     elif spec.type is Any:
         pass
     elif not isinstance(value, spec.type) or (spec.type is not bool and isinstance(value, bool)):
-        raise SpecError(f"{where}: expected {_TYPE_NAMES.get(spec.type, spec.type.__name__)}, got {_describe(value)}")
+        raise SpecError(
+            f"{where}: expected {_TYPE_NAMES.get(spec.type, spec.type.__name__)}, got {_describe(value)}"
+        )
     if spec.choices is not None and value not in spec.choices:
         options = ", ".join(str(c) for c in spec.choices)
         raise SpecError(f"{where}: must be one of {options}, got {_describe(value)}")
@@ -140,7 +148,9 @@ def check(schema: Any, value: Any, where: str = "") -> Any:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise SpecError(f"{where or 'top level'}: expected a mapping with fields {', '.join(schema)}, got {_describe(value)}")
+        raise SpecError(
+            f"{where or 'top level'}: expected a mapping with fields {', '.join(schema)}, got {_describe(value)}"
+        )
     unknown = [k for k in value if k not in schema]
     if unknown:
         raise SpecError(f"{_join(where, unknown[0])}: unknown field (expected one of: {', '.join(schema)})")
@@ -152,11 +162,11 @@ def check(schema: Any, value: Any, where: str = "") -> Any:
         elif getattr(sub, "required", False):
             raise SpecError(f"{sub_where}: required field is missing")
         else:
-            default = getattr(sub, "default", None) if not isinstance(sub, dict) else None
-            if default is not None:
-                out[name] = check(sub, default, sub_where) if not isinstance(default, dict | list) else default
-            elif isinstance(sub, dict):
-                out[name] = None
+            default = None if isinstance(sub, dict) else sub.default
+            if isinstance(default, dict | list):
+                out[name] = type(default)(default)
+            else:
+                out[name] = None if default is None else check(sub, default, sub_where)
     return out
 
 

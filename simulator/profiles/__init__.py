@@ -107,11 +107,15 @@ def profile_from_dict(data: Any, where: str) -> DeviceProfile:
     states = spec["power_states"]
     missing = [s for s in REQUIRED_STATES if s not in states]
     if missing:
-        raise SpecError(f"{where}, power_states.{missing[0]}: required state is missing (need {', '.join(REQUIRED_STATES)})")
+        raise SpecError(
+            f"{where}, power_states.{missing[0]}: required state is missing (need {', '.join(REQUIRED_STATES)})"
+        )
     engines = spec["compute"]["engines"]
     for precision in engines:
         if precision not in PRECISIONS:
-            raise SpecError(f"{where}, compute.engines.{precision}: unknown precision (expected one of: {', '.join(PRECISIONS)})")
+            raise SpecError(
+                f"{where}, compute.engines.{precision}: unknown precision (expected one of: {', '.join(PRECISIONS)})"
+            )
     if "fp32" not in engines:
         raise SpecError(f"{where}, compute.engines.fp32: required engine is missing")
     sources = {f"power_states.{k}": v["source"] for k, v in states.items()}
@@ -127,7 +131,10 @@ def profile_from_dict(data: Any, where: str) -> DeviceProfile:
         path=where,
         power_states_w={k: v["power_w"] for k, v in states.items()},
         components_w={k: v["power_w"] for k, v in spec["components"].items()},
-        engines={k: Engine(k, v["peak_macs_per_s"], v["utilization"], v["power_w"], v["source"]) for k, v in engines.items()},
+        engines={
+            k: Engine(k, v["peak_macs_per_s"], v["utilization"], v["power_w"], v["source"])
+            for k, v in engines.items()
+        },
         memory_bytes=spec["compute"]["memory_bytes"],
         memory_bandwidth_bytes_per_s=spec["compute"]["memory_bandwidth_bytes_per_s"],
         compute_overhead_s=spec["compute"]["overhead_s"],

@@ -1,0 +1,195 @@
+"""Scenario files: schema, validation with clear errors, overrides and listing.
+
+A scenario names devices (by profile, with overrides), links, apps with parameters,
+scheduled events, narration for teaching, a duration and a seed. Every error names the
+file and the field path, e.g. ``scenarios/x.yaml, devices[1].battery.capacity_wh: must be
+> 0, got -5``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from simulator.profiles import LINK_SCHEMA, LINK_TYPES, SpecError, load_profile
+from simulator.validate import Field, ListOf, MapOf, check_file, read_yaml
+
+ScenarioError = SpecError
+SCENARIOS_DIR = Path(__file__).resolve().parent
+
+EVENT_TYPES = ("link_down", "link_up", "device_off", "device_on", "charge_start", "charge_stop")
+
+DEVICE_SCHEMA = {
+    "name": Field(str, required=True),
+    "profile": Field(str, required=True),
+    "position": ListOf(Field(float)),
+    "state": Field(str, default="idle"),
+    "battery": {
+        "capacity_wh": Field(float, minimum=0.0, exclusive_min=True),
+        "state_of_charge": Field(float, minimum=0.0, maximum=1.0),
+        "model": Field(str, choices=("linear", "kibam")),
+    },
+    "models": MapOf(Field(str), default={}),
+}
+LINK_OVERRIDES = {
+    name: Field(float, minimum=0.0, maximum=0.99 if name == "loss" else None)
+    for name in LINK_SCHEMA
+    if name != "source"
+}
+SCENARIO_LINK_SCHEMA = {
+    "name": Field(str),
+    "type": Field(str, required=True, choices=LINK_TYPES),
+    "a": Field(str, required=True),
+    "b": Field(str, required=True),
+    **LINK_OVERRIDES,
+}
+EVENT_SCHEMA = {
+    "at": Field("duration", required=True),
+    "type": Field(str, required=True, choices=EVENT_TYPES),
+    "until": Field("duration"),
+    "link": Field(str),
+    "device": Field(str),
+    "reason": Field(str),
+}
+NARRATION_SCHEMA = {"at": Field("duration"), "on": Field(str), "text": Field(str, required=True)}
+APP_SCHEMA = {"type": Field(str, required=True), "name": Field(str), "params": MapOf(Field(Any), default={})}
+SCENARIO_SCHEMA = {
+    "name": Field(str, required=True),
+    "description": Field(str, default=""),
+    "duration": Field("duration", required=True, minimum=0.0, exclusive_min=True),
+    "seed": Field(int, default=0),
+    "devices": ListOf(DEVICE_SCHEMA, required=True),
+    "links": ListOf(SCENARIO_LINK_SCHEMA, default=[]),
+    "events": ListOf(EVENT_SCHEMA, default=[]),
+    "apps": ListOf(APP_SCHEMA, default=[]),
+    "narration": ListOf(NARRATION_SCHEMA, default=[]),
+}
+
+
+def _find_named(items: list, name: str) -> int | None:
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and (item.get("name") == name or item.get("type") == name):
+            return i
+    return None
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any], where: str) -> dict:
+    """Set dotted-path values (``devices.watch.battery.capacity_wh``) in a scenario dict.
+    Lists are indexed by an element's ``name`` (apps also by ``type``) or by number."""
+    raw = copy.deepcopy(raw)
+    for path, value in overrides.items():
+        parts = path.split(".")
+        node: Any = raw
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            if isinstance(node, list):
+                index = int(part) if part.isdigit() else _find_named(node, part)
+                if index is None or index >= len(node):
+                    raise SpecError(f"{where}, override {path!r}: no element named {part!r}")
+                if last:
+                    node[index] = value
+                else:
+                    node = node[index]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {})
+                    if node is None:
+                        raise SpecError(f"{where}, override {path!r}: {part!r} is empty")
+            else:
+                raise SpecError(f"{where}, override {path!r}: cannot set inside {type(node).__name__}")
+    return raw
+
+
+def validate(raw: Any, where: str, base_dir: Path | None = None) -> dict:
+    """Check a scenario mapping (from ``where``); return it normalised, or raise ScenarioError."""
+    spec = check_file(SCENARIO_SCHEMA, raw, where)
+    names: set[str] = set()
+    for i, device in enumerate(spec["devices"]):
+        if device["name"] in names:
+            raise SpecError(f"{where}, devices[{i}].name: duplicate device name {device['name']!r}")
+        names.add(device["name"])
+        try:
+            profile = load_profile(device["profile"], base_dir)
+        except SpecError as exc:
+            raise SpecError(f"{where}, devices[{i}].profile: {exc}") from None
+        device["profile_path"] = profile.path
+        if device["state"] not in profile.power_states_w or device["state"] == "off":
+            states = ", ".join(s for s in profile.power_states_w if s != "off")
+            raise SpecError(f"{where}, devices[{i}].state: must be one of {states}, got {device['state']!r}")
+        position = device.get("position")
+        if position is not None and len(position) != 2:
+            raise SpecError(f"{where}, devices[{i}].position: expected [x, y], got {position!r}")
+        if (
+            device["battery"]
+            and profile.battery is None
+            and any(v is not None for v in device["battery"].values())
+        ):
+            raise SpecError(
+                f"{where}, devices[{i}].battery: profile {profile.name!r} is mains-powered and has no battery"
+            )
+    link_names: set[str] = set()
+    for i, link in enumerate(spec["links"]):
+        for end in ("a", "b"):
+            if link[end] not in names:
+                raise SpecError(
+                    f"{where}, links[{i}].{end}: unknown device {link[end]!r} (devices: {', '.join(sorted(names))})"
+                )
+        if link["a"] == link["b"]:
+            raise SpecError(f"{where}, links[{i}]: a link needs two different devices")
+        link["name"] = link["name"] or f"{link['a']}-{link['b']}"
+        if link["name"] in link_names:
+            raise SpecError(f"{where}, links[{i}].name: duplicate link name {link['name']!r}")
+        link_names.add(link["name"])
+    for i, event in enumerate(spec["events"]):
+        needs = "link" if event["type"].startswith("link") else "device"
+        target = event[needs]
+        known = link_names if needs == "link" else names
+        if target is None:
+            raise SpecError(f"{where}, events[{i}].{needs}: required for a {event['type']} event")
+        if target not in known:
+            raise SpecError(
+                f"{where}, events[{i}].{needs}: unknown {needs} {target!r} (known: {', '.join(sorted(known))})"
+            )
+        if event["until"] is not None and event["until"] <= event["at"]:
+            raise SpecError(
+                f"{where}, events[{i}].until: must be after at ({event['at']:g} s), got {event['until']:g} s"
+            )
+    for i, step in enumerate(spec["narration"]):
+        if (step["at"] is None) == (step["on"] is None):
+            raise SpecError(
+                f"{where}, narration[{i}]: give exactly one of 'at' (a time) or 'on' (an event stage)"
+            )
+    return spec
+
+
+def load_scenario(
+    path: str | Path, overrides: dict[str, Any] | None = None, extra_events: list[dict] | None = None
+) -> dict:
+    """Read, override and validate a scenario file; raise ScenarioError with file and field."""
+    path = Path(path)
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping with fields {', '.join(SCENARIO_SCHEMA)}")
+    if overrides:
+        raw = apply_overrides(raw, overrides, str(path))
+    if extra_events:
+        raw["events"] = list(raw.get("events") or []) + list(extra_events)
+    spec = validate(raw, str(path), path.parent)
+    spec["file"] = str(path)
+    return spec
+
+
+def list_scenarios(directory: Path = SCENARIOS_DIR) -> list[tuple[Path, str, str]]:
+    """``(path, name, description)`` of every readable scenario in ``directory``."""
+    found = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            raw = read_yaml(path)
+        except SpecError:
+            continue
+        if isinstance(raw, dict) and "devices" in raw:
+            found.append((path, str(raw.get("name", path.stem)), str(raw.get("description", "")).strip()))
+    return found

@@ -1,0 +1,241 @@
+"""Devices: a profile plus a power-state machine, a battery, loads and a compute queue.
+
+A device draws the power of its base state (``sleep``, ``idle``, ``active``…) plus the
+extra loads that are switched on (compute engine, radio TX/RX, sensors). Every change of
+state or load integrates the energy of the interval that just ended, exactly, and records
+the new power in the trace; the device schedules its own depletion from the battery's
+time-to-empty at the new power, so an empty battery switches it off on time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simulator.battery import Battery
+from simulator.compute import CostEstimate, estimate_card
+from simulator.profiles import DeviceProfile
+from simulator.trace import BatterySample, DeviceState, Inference, PowerState
+
+if TYPE_CHECKING:
+    from simulator.engine import Simulation
+
+# Priority classes for the compute queue (lower runs first).
+PRIORITY_URGENT = 0
+PRIORITY_NORMAL = 1
+PRIORITY_BACKGROUND = 2
+
+
+class Device:
+    """One simulated device; apps drive it through :meth:`set_state`, loads and compute."""
+
+    def __init__(
+        self,
+        sim: Simulation,
+        name: str,
+        profile: DeviceProfile,
+        battery: Battery | None,
+        position: tuple[float, float],
+        initial_state: str = "idle",
+    ) -> None:
+        self.sim = sim
+        self.env: simpy.Environment = sim.env
+        self.name = name
+        self.profile = profile
+        self.battery = battery
+        self.position = position
+        self.models: dict[str, Any] = {}  # model name → ModelCard of the hosted variant
+        self.compute = simpy.PriorityResource(self.env, capacity=1)
+        self.on = True
+        self.charging = False
+        self.state = initial_state
+        self.loads: dict[str, float] = {}
+        self.power_w = profile.power_states_w[initial_state]
+        self.energy_j = 0.0
+        self._last_change_s = 0.0
+        self._watch_generation = 0
+        self.inferences = 0
+        self._record_power()
+
+    # -- queries -------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return self.profile.kind
+
+    @property
+    def compute_queue_len(self) -> int:
+        return len(self.compute.queue) + self.compute.count
+
+    @property
+    def state_of_charge(self) -> float:
+        return self.battery.state_of_charge if self.battery is not None else 1.0
+
+    def energy_now_j(self) -> float:
+        """Energy drawn so far including the interval since the last change."""
+        return self.energy_j + self.power_w * (self.env.now - self._last_change_s)
+
+    # -- power-state machine ---------------------------------------------------------
+    def set_state(self, state: str) -> None:
+        """Enter base power state ``state`` (one of the profile's power states)."""
+        if not self.on or state == self.state:
+            return
+        if state not in self.profile.power_states_w:
+            raise ValueError(f"device {self.name!r} has no power state {state!r}")
+        self._integrate()
+        self.state = state
+        self._changed()
+
+    def add_load(self, name: str, power_w: float) -> None:
+        """Switch on an extra load (compute, radio, sensor) drawing ``power_w``."""
+        if not self.on:
+            return
+        self._integrate()
+        self.loads[name] = power_w
+        self._changed()
+
+    def remove_load(self, name: str) -> None:
+        if name not in self.loads:
+            return
+        self._integrate()
+        del self.loads[name]
+        self._changed()
+
+    def start_charging(self) -> None:
+        if self.battery is None or self.profile.charging_power_w is None or self.charging:
+            return
+        self._integrate()
+        self.charging = True
+        if not self.on:
+            self._switch(True, "charging")
+        self._changed()
+
+    def stop_charging(self) -> None:
+        if not self.charging:
+            return
+        self._integrate()
+        self.charging = False
+        self._changed()
+
+    def switch_off(self, reason: str) -> None:
+        if not self.on:
+            return
+        self._integrate()
+        self._switch(False, reason)
+        self._changed()
+
+    def switch_on(self, reason: str) -> None:
+        if self.on or (self.battery is not None and self.battery.empty and not self.charging):
+            return
+        self._integrate()
+        self._switch(True, reason)
+        self._changed()
+
+    # -- compute -----------------------------------------------------------------------
+    def cost(self, card, batch: int = 1) -> CostEstimate:
+        return estimate_card(self.profile, card, batch)
+
+    def infer(
+        self, card, n_windows: int, label: str, score: float, priority: int = PRIORITY_NORMAL
+    ) -> Generator[simpy.Event, Any, bool]:
+        """Run ``card``'s model on ``n_windows`` inputs as one batch; returns False if the
+        device is (or goes) off. ``label``/``score`` are the real model output, computed
+        by the caller with :mod:`models.runtime` (batched outside the event loop)."""
+        if not self.on:
+            return False
+        with self.compute.request(priority=priority) as slot:
+            yield slot
+            if not self.on:
+                return False
+            cost = self.cost(card, n_windows)
+            now = self.env.now
+            self.sim.trace.append(
+                Inference(
+                    now,
+                    self.name,
+                    card.model,
+                    card.variant,
+                    n_windows,
+                    now + cost.latency_s,
+                    cost.energy_j,
+                    label,
+                    score,
+                )
+            )
+            self.inferences += 1
+            engine_power_w = cost.energy_j / cost.latency_s if cost.latency_s > 0 else 0.0
+            self.add_load("compute", engine_power_w)
+            yield self.env.timeout(cost.latency_s)
+            self.remove_load("compute")
+        return self.on
+
+    # -- internals -----------------------------------------------------------------------
+    def _switch(self, on: bool, reason: str) -> None:
+        self.on = on
+        if not on:
+            self.loads.clear()
+            self.state = "off"
+        else:
+            self.state = "idle"
+        self.sim.trace.append(DeviceState(self.env.now, self.name, on, reason))
+
+    def _integrate(self) -> None:
+        now = self.env.now
+        duration_s = now - self._last_change_s
+        if duration_s > 0.0:
+            self.energy_j += self.power_w * duration_s
+            if self.battery is not None:
+                self.battery.step(self._battery_power_w(), duration_s)
+            self._last_change_s = now
+
+    def _battery_power_w(self) -> float:
+        if self.charging:
+            if self.battery.state_of_charge >= 1.0:
+                return 0.0  # full: the charger carries the load
+            return self.power_w - self.profile.charging_power_w
+        return self.power_w
+
+    def _changed(self) -> None:
+        self.power_w = self.profile.power_states_w[self.state] + sum(self.loads.values()) if self.on else 0.0
+        self._record_power()
+        self._watch_battery()
+
+    def _record_power(self) -> None:
+        now = self.env.now
+        label = self.state if not self.loads else f"{self.state}+{'+'.join(self.loads)}"
+        if self.charging:
+            label += "+charging"
+        trace = self.sim.trace
+        trace.append(PowerState(now, self.name, label, self.power_w))
+        trace.append(BatterySample(now, self.name, self.state_of_charge, self.energy_j))
+
+    def _watch_battery(self) -> None:
+        """Schedule the moment the battery empties (or fills) at the current power."""
+        if self.battery is None:
+            return
+        self._watch_generation += 1
+        net_w = self._battery_power_w()
+        if net_w > 0.0 and self.on:
+            wait_s = self.battery.time_to_empty_s(net_w)
+        elif net_w < 0.0:
+            wait_s = self.battery.time_to_full_s(-net_w)
+        else:
+            return
+        if math.isinf(wait_s) or self.env.now + wait_s > self.sim.duration_s:
+            return
+        generation = self._watch_generation
+        timer = self.env.timeout(wait_s)
+        timer.callbacks.append(lambda _event: self._battery_limit(generation))
+
+    def _battery_limit(self, generation: int) -> None:
+        if generation != self._watch_generation:
+            return  # power changed since; a newer watch is pending
+        self._integrate()
+        if self.charging:
+            self.battery.set_full()
+            self._changed()  # full: now the charger carries the load
+        elif self.on and not self.charging:
+            self._switch(False, "depleted")
+            self._changed()

@@ -1,0 +1,313 @@
+"""The Simulation: a SimPy environment, seeded RNG streams, devices, links, apps, a trace.
+
+Build it from a scenario file (``Simulation.from_file``) or dict, then ``run()`` it or
+``advance(until_s, budget_s)`` it in slices (the GUI does). Same scenario + seed gives an
+identical trace, however it is sliced.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from scenarios.schema import load_scenario, validate
+from simulator.apps import APP_MODULES, app_class
+from simulator.battery import make_battery
+from simulator.devices import Device
+from simulator.network import Link
+from simulator.profiles import link_defaults, load_profile
+from simulator.trace import BatterySample, Escalation, Narration, Trace
+from simulator.validate import SpecError
+
+_DEFAULT_RING_RADIUS = 1.0
+
+
+class Simulation:
+    """A runnable scenario. See the module docstring."""
+
+    def __init__(self, spec: dict[str, Any], seed: int | None = None) -> None:
+        torch_threads_once()
+        self.spec = spec
+        self.seed = int(spec["seed"] if seed is None else seed)
+        self.duration_s = float(spec["duration"])
+        self.env = simpy.Environment()
+        self.events_processed = 0
+        self.wall_s = 0.0
+        self.finished = False
+        self._rngs: dict[str, np.random.Generator] = {}
+        self._message_id = 0
+        self.trace = Trace(self._meta())
+        self.devices: dict[str, Device] = {}
+        self.links: dict[str, Link] = {}
+        self.apps: list[Any] = []
+        self._narrate_on: dict[str, list[str]] = {}
+        self._build()
+
+    # -- construction --------------------------------------------------------------------
+    @classmethod
+    def from_file(
+        cls,
+        path: str | Path,
+        seed: int | None = None,
+        overrides: dict[str, Any] | None = None,
+        extra_events: list[dict] | None = None,
+    ) -> Simulation:
+        """Load, validate and build a scenario file; raises ``SpecError`` on bad input."""
+        return cls(load_scenario(path, overrides, extra_events), seed)
+
+    @classmethod
+    def from_dict(
+        cls,
+        raw: dict[str, Any],
+        seed: int | None = None,
+        overrides: dict[str, Any] | None = None,
+        extra_events: list[dict] | None = None,
+        source: str = "<scenario>",
+    ) -> Simulation:
+        """Like :meth:`from_file` for a scenario already in memory."""
+        from scenarios.schema import apply_overrides
+
+        raw = apply_overrides(raw, overrides or {}, source)
+        if extra_events:
+            raw["events"] = list(raw.get("events") or []) + list(extra_events)
+        spec = validate(raw, source)
+        spec["file"] = source
+        return cls(spec, seed)
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "scenario": self.spec["name"],
+            "scenario_file": self.spec.get("file", ""),
+            "description": self.spec["description"],
+            "seed": self.seed,
+            "sim_time_s": self.duration_s,
+            "devices": {},
+            "links": {},
+        }
+
+    def _build(self) -> None:
+        specs = self.spec["devices"]
+        for i, dspec in enumerate(specs):
+            profile = load_profile(dspec["profile_path"])
+            battery = None
+            if profile.battery is not None:
+                over = dspec["battery"] or {}
+                model = over.get("model") or profile.battery["model"]
+                params = (
+                    {"c": profile.battery["kibam_c"], "k_per_s": profile.battery["kibam_k_per_s"]}
+                    if model == "kibam"
+                    else {}
+                )
+                battery = make_battery(
+                    model,
+                    over.get("capacity_wh") or profile.battery["capacity_wh"],
+                    1.0 if over.get("state_of_charge") is None else over["state_of_charge"],
+                    profile.battery["voltage_v"],
+                    **params,
+                )
+            angle = 2 * np.pi * i / max(len(specs), 1)
+            position = (
+                tuple(dspec["position"])
+                if dspec.get("position")
+                else (
+                    round(_DEFAULT_RING_RADIUS * float(np.cos(angle)), 4),
+                    round(_DEFAULT_RING_RADIUS * float(np.sin(angle)), 4),
+                )
+            )
+            device = Device(self, dspec["name"], profile, battery, position, dspec["state"])
+            self.devices[device.name] = device
+            self.trace.meta["devices"][device.name] = {
+                "kind": profile.kind,
+                "profile": profile.name,
+                "capacity_wh": battery.capacity_wh if battery else None,
+                "battery_model": battery.kind if battery else None,
+                "position": list(position),
+                "models": [{"model": m, "variant": v} for m, v in dspec["models"].items()],
+            }
+        defaults = link_defaults()
+        for lspec in self.spec["links"]:
+            params = dict(defaults[lspec["type"]])
+            params.update({k: v for k, v in lspec.items() if k in params and v is not None})
+            link = Link(
+                self, lspec["name"], lspec["type"], self.devices[lspec["a"]], self.devices[lspec["b"]], params
+            )
+            self.links[link.name] = link
+            self.trace.meta["links"][link.name] = {"type": link.type, "a": lspec["a"], "b": lspec["b"]}
+        for step in self.spec["narration"]:
+            if step["at"] is not None:
+                self.env.process(self._narrate_at(step["at"], step["text"]))
+            else:
+                self._narrate_on.setdefault(step["on"], []).append(step["text"])
+        for event in self.spec["events"]:
+            self.env.process(self._scheduled_event(event))
+        where = self.spec.get("file", "<scenario>")
+        for i, aspec in enumerate(self.spec["apps"]):
+            cls = app_class(aspec["type"])
+            if cls is None:
+                known = ", ".join(APP_MODULES)
+                raise SpecError(
+                    f"{where}, apps[{i}].type: unknown app {aspec['type']!r} (expected one of: {known})"
+                )
+            self.apps.append(cls(self, aspec, f"apps[{i}]"))
+        for app in self.apps:
+            app.start()
+        self.env.process(self._finish())
+
+    # -- services for devices and apps -------------------------------------------------
+    def rng(self, stream: str) -> np.random.Generator:
+        """The RNG of a named stream; streams are independent, so adding a device does
+        not change another device's randomness."""
+        rng = self._rngs.get(stream)
+        if rng is None:
+            rng = np.random.default_rng([self.seed, zlib.crc32(stream.encode())])
+            self._rngs[stream] = rng
+        return rng
+
+    def spec_device(self, name: str) -> dict[str, Any]:
+        """The scenario entry of device ``name``."""
+        return next(d for d in self.spec["devices"] if d["name"] == name)
+
+    def next_message_id(self) -> int:
+        self._message_id += 1
+        return self._message_id
+
+    def escalate(self, device: str, stage: str, episode: int, label: str, detail: str = "") -> None:
+        """Record an escalation stage (and fire any narration anchored to that stage)."""
+        now = self.env.now
+        self.trace.append(Escalation(now, device, stage, episode, label, detail))
+        texts = self._narrate_on.pop(stage, None)
+        if texts:
+            for text in texts:
+                self.trace.append(Narration(now, text))
+
+    @property
+    def now(self) -> float:
+        return float(self.env.now)
+
+    # -- running -------------------------------------------------------------------------
+    def advance(self, until_s: float, budget_s: float | None = None) -> bool:
+        """Process events up to simulated time ``until_s`` or until ``budget_s`` seconds of
+        wall time are spent. Returns True once the whole scenario has finished."""
+        env = self.env
+        step = env.step
+        peek = env.peek
+        limit = min(until_s, self.duration_s)
+        start = time.perf_counter()
+        deadline = start + budget_s if budget_s is not None else None
+        processed = 0
+        try:
+            while not self.finished and peek() <= limit:
+                step()
+                processed += 1
+                if deadline is not None and (processed & 63) == 0 and time.perf_counter() > deadline:
+                    break
+        finally:
+            self.events_processed += processed
+            self.wall_s += time.perf_counter() - start
+        return self.finished
+
+    def run(self, until: float | None = None, progress: Callable[[float], None] | None = None) -> Simulation:
+        """Run to ``until`` seconds (default: the scenario's duration); ``progress`` gets the
+        simulated time now and then."""
+        until_s = self.duration_s if until is None else min(float(until), self.duration_s)
+        if progress is None:
+            self.advance(until_s)
+        else:
+            while not self.finished and self.env.peek() <= until_s:
+                self.advance(until_s, budget_s=0.1)
+                progress(self.now)
+            progress(until_s)
+        return self
+
+    def summary(self) -> dict[str, Any]:
+        """Headline metrics of the run so far (see README: summary.json)."""
+        end_s = self.duration_s if self.finished else self.now
+        devices = {}
+        for name, device in self.devices.items():
+            first = self._first_soc.get(name, device.state_of_charge)
+            devices[name] = {
+                "kind": device.kind,
+                "profile": device.profile.name,
+                "battery_start_pct": round(100.0 * first, 3),
+                "battery_end_pct": round(100.0 * device.state_of_charge, 3),
+                "energy_j": round(device.energy_now_j(), 4),
+                "inferences": device.inferences,
+                "on": device.on,
+            }
+        out: dict[str, Any] = {
+            "scenario": self.spec["name"],
+            "seed": self.seed,
+            "sim_time_s": end_s,
+            "wall_s": round(self.wall_s, 3),
+            "events": self.events_processed,
+            "trace_records": len(self.trace),
+            "devices": devices,
+        }
+        for app in self.apps:
+            out.update(app.metrics(self.trace, end_s))
+        return out
+
+    @property
+    def _first_soc(self) -> dict[str, float]:
+        firsts: dict[str, float] = {}
+        for record in self.trace.records:
+            if type(record) is BatterySample and record.device not in firsts:
+                firsts[record.device] = record.soc
+                if len(firsts) == len(self.devices):
+                    break
+        return firsts
+
+    # -- processes -----------------------------------------------------------------------
+    def _narrate_at(self, at_s: float, text: str):
+        yield self.env.timeout(at_s)
+        self.trace.append(Narration(self.env.now, text))
+
+    def _scheduled_event(self, event: dict[str, Any]):
+        yield self.env.timeout(event["at"])
+        self._apply_event(event, start=True)
+        if event["until"] is not None:
+            yield self.env.timeout(event["until"] - event["at"])
+            self._apply_event(event, start=False)
+
+    def _apply_event(self, event: dict[str, Any], start: bool) -> None:
+        kind = event["type"]
+        reason = event["reason"] or kind.replace("_", " ")
+        if kind in ("link_down", "link_up"):
+            up = (kind == "link_up") == start
+            self.links[event["link"]].set_up(up, reason if start else f"end of {reason}")
+            return
+        device = self.devices[event["device"]]
+        if kind in ("device_off", "device_on"):
+            on = (kind == "device_on") == start
+            device.switch_on(reason) if on else device.switch_off(reason)
+        else:
+            charge = (kind == "charge_start") == start
+            device.start_charging() if charge else device.stop_charging()
+
+    def _finish(self):
+        yield self.env.timeout(self.duration_s)
+        for device in self.devices.values():
+            device._integrate()
+            self.trace.append(
+                BatterySample(self.env.now, device.name, device.state_of_charge, device.energy_j)
+            )
+        self.finished = True
+
+
+_threads_set = False
+
+
+def torch_threads_once() -> None:
+    """One torch thread: on these shared 2-core machines 2 threads ran 4–13× slower."""
+    global _threads_set
+    if not _threads_set:
+        import torch
+
+        torch.set_num_threads(1)
+        _threads_set = True

@@ -1,0 +1,160 @@
+"""Links between devices: BLE, Wi-Fi and WAN with latency, bandwidth, loss, energy per bit
+at both ends, an optional radio tail (LTE) and outages.
+
+A transfer takes ``latency + bits / bandwidth``; the sender's radio draws
+``tx_j_per_bit × bandwidth`` and the receiver's ``rx_j_per_bit × bandwidth`` during the
+airtime, so each end spends exactly its energy per bit. Each attempt is lost with the
+link's loss probability (its own RNG stream). What to do when a link is down or a message
+is lost (wait, retry, give up, fall back) is the app's policy: see :meth:`Link.send`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simulator.trace import LinkState, Message
+
+if TYPE_CHECKING:
+    from simulator.devices import Device
+    from simulator.engine import Simulation
+
+
+class Link:
+    """A bidirectional link between devices ``a`` and ``b``."""
+
+    def __init__(
+        self, sim: Simulation, name: str, link_type: str, a: Device, b: Device, params: dict[str, Any]
+    ):
+        self.sim = sim
+        self.env = sim.env
+        self.name = name
+        self.type = link_type
+        self.a, self.b = a, b
+        self.latency_s = params["latency_s"]
+        self.bandwidth_bps = params["bandwidth_bps"]
+        self.loss = params["loss"]
+        self.tx_j_per_bit = params["tx_j_per_bit"]
+        self.rx_j_per_bit = params["rx_j_per_bit"]
+        self.tail_s = params["tail_s"]
+        self.tail_power_w = params["tail_power_w"]
+        self.up = True
+        self._up_event = self.env.event()
+        self._rng = sim.rng(f"link:{name}")
+        self._tail_generation: dict[str, int] = {}
+        self.messages_sent = 0
+        self.bytes_sent = 0
+
+    def other(self, device: Device) -> Device:
+        return self.b if device is self.a else self.a
+
+    # -- outages -------------------------------------------------------------------------
+    def set_up(self, up: bool, reason: str) -> None:
+        if up == self.up:
+            return
+        self.up = up
+        self.sim.trace.append(LinkState(self.env.now, self.name, up, reason))
+        if up:
+            event, self._up_event = self._up_event, self.env.event()
+            event.succeed()
+
+    def wait_up(self) -> simpy.Event:
+        """An event that fires when the link next comes up (already fired if up)."""
+        if self.up:
+            event = self.env.event()
+            event.succeed()
+            return event
+        return self._up_event
+
+    # -- transfers -----------------------------------------------------------------------
+    def transfer_time_s(self, size_bytes: int) -> float:
+        return self.latency_s + size_bytes * 8.0 / self.bandwidth_bps
+
+    def attempt(
+        self, src: Device, msg_kind: str, size_bytes: int, attempt: int = 1, msg_id: int | None = None
+    ):
+        """One transmission attempt (a SimPy process generator); returns its status:
+        ``delivered``, ``lost`` (loss, link down, or receiver off) or ``down``."""
+        dst = self.other(src)
+        if not self.up or not src.on:
+            return "down"
+        msg_id = msg_id if msg_id is not None else self.sim.next_message_id()
+        airtime_s = size_bytes * 8.0 / self.bandwidth_bps
+        total_s = self.latency_s + airtime_s
+        lost = self._rng.random() < self.loss or not dst.on
+        now = self.env.now
+        status = "lost" if lost else "delivered"
+        self.sim.trace.append(
+            Message(
+                now,
+                src.name,
+                dst.name,
+                self.name,
+                msg_kind,
+                size_bytes,
+                now + total_s,
+                status,
+                attempt,
+                msg_id,
+            )
+        )
+        self.messages_sent += 1
+        self.bytes_sent += size_bytes
+        tx_key, rx_key = f"tx:{self.name}", f"rx:{self.name}"
+        src.add_load(tx_key, self.tx_j_per_bit * self.bandwidth_bps)
+        if dst.on:
+            dst.add_load(rx_key, self.rx_j_per_bit * self.bandwidth_bps)
+        yield self.env.timeout(airtime_s)
+        src.remove_load(tx_key)
+        dst.remove_load(rx_key)
+        self._start_tail(src)
+        yield self.env.timeout(self.latency_s)
+        if status == "delivered" and not self.up:
+            status = "lost"
+        return status
+
+    def send(
+        self,
+        src: Device,
+        msg_kind: str,
+        size_bytes: int,
+        retries: int = 3,
+        wait_for_link_s: float = 0.0,
+        backoff_s: float = 1.0,
+    ) -> Generator[simpy.Event, Any, str]:
+        """Send with a policy: wait up to ``wait_for_link_s`` for a down link, retry a lost
+        message up to ``retries`` times with exponential backoff. Returns ``delivered``,
+        ``down`` (link stayed down) or ``failed`` (retries used up)."""
+        msg_id = self.sim.next_message_id()
+        for attempt in range(1, retries + 2):
+            if not self.up:
+                if wait_for_link_s <= 0.0:
+                    return "down"
+                outcome = yield self.wait_up() | self.env.timeout(wait_for_link_s)
+                if not self.up:
+                    return "down"
+                del outcome
+            status = yield from self.attempt(src, msg_kind, size_bytes, attempt, msg_id)
+            if status == "delivered":
+                return status
+            if status == "down" and not src.on:
+                return "failed"
+            yield self.env.timeout(backoff_s * 2 ** (attempt - 1))
+        return "failed"
+
+    def _start_tail(self, src: Device) -> None:
+        """LTE-style radio tail: the sender's radio stays in high power after sending."""
+        if self.tail_s <= 0.0:
+            return
+        key = f"tail:{self.name}"
+        generation = self._tail_generation.get(src.name, 0) + 1
+        self._tail_generation[src.name] = generation
+        src.add_load(key, self.tail_power_w)
+
+        def end_tail(_event: simpy.Event) -> None:
+            if self._tail_generation.get(src.name) == generation:
+                src.remove_load(key)
+
+        self.env.timeout(self.tail_s).callbacks.append(end_tail)
