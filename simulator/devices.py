@@ -59,6 +59,7 @@ class Device:
         self._watch_generation = 0
         self.inferences = 0
         self._record_power()
+        self._watch_battery()
 
     # -- queries -------------------------------------------------------------------------
     @property
