@@ -69,7 +69,10 @@ SCENARIO_SCHEMA = {
 
 def _find_named(items: list, name: str) -> int | None:
     for i, item in enumerate(items):
-        if isinstance(item, dict) and (item.get("name") == name or item.get("type") == name):
+        if not isinstance(item, dict):
+            continue
+        implicit = f"{item.get('a')}-{item.get('b')}" if "a" in item and not item.get("name") else None
+        if name in (item.get("name"), item.get("type"), implicit):
             return i
     return None
 
