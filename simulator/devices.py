@@ -57,6 +57,7 @@ class Device:
         self.energy_j = 0.0
         self._last_change_s = 0.0
         self._watch_generation = 0
+        self._check_due_s = math.inf
         self.inferences = 0
         self._record_power()
         self._watch_battery()
@@ -213,30 +214,43 @@ class Device:
         trace.append(BatterySample(now, self.name, self.state_of_charge, self.energy_j))
 
     def _watch_battery(self) -> None:
-        """Schedule the moment the battery empties (or fills) at the current power."""
+        """Make sure a check is pending no later than the battery could empty (or fill).
+
+        ``available / power`` is a lower bound on the time to empty (exact for a linear
+        battery; KiBaM's bound well only adds to the available one while discharging), so a
+        cheap check is scheduled there and re-armed when it fires; the exact KiBaM root is
+        solved only in the last minute. Power changes that leave the pending check earlier
+        than needed schedule nothing, which keeps the event count low."""
         if self.battery is None:
             return
-        self._watch_generation += 1
         net_w = self._battery_power_w()
         if net_w > 0.0 and self.on:
-            wait_s = self.battery.time_to_empty_s(net_w)
+            wait_s = self.battery.available_j / net_w
+            if wait_s < 60.0:
+                wait_s = self.battery.time_to_empty_s(net_w)
         elif net_w < 0.0:
             wait_s = self.battery.time_to_full_s(-net_w)
         else:
             return
-        if math.isinf(wait_s) or self.env.now + wait_s > self.sim.duration_s:
+        due_s = self.env.now + wait_s
+        if due_s > self.sim.duration_s or due_s >= self._check_due_s:
             return
+        self._watch_generation += 1
+        self._check_due_s = due_s
         generation = self._watch_generation
-        timer = self.env.timeout(wait_s)
-        timer.callbacks.append(lambda _event: self._battery_limit(generation))
+        self.env.timeout(wait_s).callbacks.append(lambda _event: self._battery_check(generation))
 
-    def _battery_limit(self, generation: int) -> None:
+    def _battery_check(self, generation: int) -> None:
         if generation != self._watch_generation:
-            return  # power changed since; a newer watch is pending
+            return  # superseded by an earlier check
+        self._check_due_s = math.inf
         self._integrate()
-        if self.charging:
+        net_w = self._battery_power_w()
+        if self.charging and net_w < 0.0 and self.battery.capacity_j - self.battery.charge_j < 1e-6:
             self.battery.set_full()
             self._changed()  # full: now the charger carries the load
-        elif self.on and not self.charging:
+        elif self.on and net_w > 0.0 and self.battery.available_j <= 1e-6 * self.battery.capacity_j:
             self._switch(False, "depleted")
             self._changed()
+        else:
+            self._watch_battery()
