@@ -47,7 +47,7 @@ def main() -> int:
         health = summary["health"]
         sensitivity = "—" if health["sensitivity"] is None else f"{health['sensitivity']:.2f}"
         print(
-            f"{variant:<12}{watch['battery_end_pct']:>14.2f}{watch["energy_j"]:>16.3f}"
+            f"{variant:<12}{watch['battery_end_pct']:>14.2f}{watch['energy_j']:>16.3f}"
             f"{health['alerts']:>8}{sensitivity:>13}{health['false_alarms']:>14}"
         )
     return 0
