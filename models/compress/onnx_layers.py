@@ -1,0 +1,77 @@
+"""Read per-layer facts back from an ONNX artifact (what the file holds, not what we meant).
+
+Layers are named by their weight initializer (``features.3.0.weight`` → ``features.3.0``), which
+the torch exporter takes from the module path, so ONNX layers line up with torch modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+from onnx import TensorProto
+
+WEIGHTED_OPS = {"Conv", "Gemm", "MatMul", "ConvInteger", "MatMulInteger", "QLinearConv", "QLinearMatMul"}
+_PRECISION = {
+    TensorProto.FLOAT: "fp32",
+    TensorProto.FLOAT16: "fp16",
+    TensorProto.INT8: "int8",
+    TensorProto.UINT8: "int8",
+}
+
+
+def _layer_name(weight: str) -> str:
+    return weight.removesuffix(".weight").removesuffix("_quantized").removesuffix(".weight")
+
+
+def weighted_nodes(path: str | Path) -> dict[str, str]:
+    """``{onnx node name: layer name}`` for the FP32 Conv/Gemm/MatMul nodes of a graph."""
+    graph = onnx.load(str(path), load_external_data=False).graph
+    initializers = {init.name for init in graph.initializer}
+    return {
+        node.name: _layer_name(node.input[1])
+        for node in graph.node
+        if node.op_type in {"Conv", "Gemm", "MatMul"}
+        and len(node.input) > 1
+        and node.input[1] in initializers
+    }
+
+
+def layer_precisions(path: str | Path) -> dict[str, str]:
+    """``{layer: "int8" | "fp16" | "fp32"}`` read from the weights each weighted node consumes.
+
+    Handles QDQ graphs (weight → DequantizeLinear → Conv), operator-style dynamic graphs
+    (ConvInteger/MatMulInteger) and plain float graphs.
+    """
+    graph = onnx.load(str(path), load_external_data=False).graph
+    initializers = {init.name: init for init in graph.initializer}
+    producers = {out: node for node in graph.node for out in node.output}
+    precisions: dict[str, str] = {}
+    for node in graph.node:
+        if node.op_type not in WEIGHTED_OPS:
+            continue
+        weight_input = node.input[3] if node.op_type in {"QLinearConv", "QLinearMatMul"} else node.input[1]
+        source = weight_input
+        producer = producers.get(source)
+        while producer is not None and producer.op_type in {
+            "DequantizeLinear",
+            "Transpose",
+            "Reshape",
+            "Cast",
+        }:
+            if producer.op_type == "DequantizeLinear" and producer.input[0] in initializers:
+                source = producer.input[0]
+                break
+            source = producer.input[0]
+            producer = producers.get(source)
+        if source not in initializers:
+            continue
+        layer = _layer_name(weight_input if weight_input in initializers else source)
+        precisions[layer] = _PRECISION.get(initializers[source].data_type, "fp32")
+    return precisions
+
+
+def dominant_precision(precisions: dict[str, str]) -> str:
+    """``int8``/``fp16``/``fp32`` when all weighted layers agree, else ``mixed``."""
+    kinds = set(precisions.values())
+    return kinds.pop() if len(kinds) == 1 else "mixed"

@@ -1,0 +1,542 @@
+"""The compression recipes: ``RECIPES`` registry and ``compress(model, recipe, **opts)``.
+
+Each recipe takes the trained FP32 model of a zoo entry, produces a real artifact under
+``models/artifacts/<model>/<variant>.*`` and its measured card ``<variant>.card.json``.
+
+| recipe          | variant            | what it does                                              |
+|-----------------|--------------------|-----------------------------------------------------------|
+| ptq-minmax      | ptq-minmax         | static INT8 (ORT QDQ), ranges = calibration min/max       |
+| ptq-entropy     | ptq-entropy        | static INT8, KL-optimal clipping of activation histograms |
+| ptq-percentile  | ptq-percentile     | static INT8, clip at the 99.999th percentile              |
+| ptq-hard        | ptq-hard           | static INT8 min/max on a hard-sample calibration set      |
+| dynamic         | dynamic            | dynamic INT8 (weights INT8, activations quantized per call)|
+| mixed           | mixed              | INT8 except the most sensitive layers, kept FP32          |
+| qat             | qat                | fake-quant fine-tuning, then static INT8                  |
+| sparse          | sparse<N>          | magnitude pruning to N % + fine-tune, stored as CSR       |
+| pruned          | pruned<N>          | N % of channels removed + fine-tune (a smaller dense net) |
+| distilled       | distilled (+student)| thin student trained from the FP32 teacher (and alone)   |
+| early-exit      | early-exit         | exit head part-way; confident inputs stop early           |
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+from onnxruntime.quantization import quantize_dynamic
+
+from models import quantize as int8
+from models.cards import ModelCard
+from models.compress import calibration, distill, early_exit, mixed, onnx_layers, prune, qat
+from models.compress.common import fit, predict_logits, torch_accuracy
+from models.compress.lab import (
+    LabError,
+    Workbench,
+    count_macs,
+    evaluate,
+    make_card,
+    open_workbench,
+    ort_predict,
+    torch_predict,
+)
+
+torch.set_num_threads(1)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A recipe option: its type, default and one-line help (the CLI builds flags from these)."""
+
+    kind: type
+    default: Any
+    help: str
+    choices: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    summary: str
+    run: Callable[..., tuple[str, ModelCard]]
+    options: dict[str, Option] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- static INT8 (ORT)
+
+
+def _float_layers(bench: Workbench) -> dict[str, str]:
+    return {name: "fp32" for name in prune.channel_widths(bench.fp32)}
+
+
+def _export(module: torch.nn.Module, bench: Workbench, tmp: Path) -> Path:
+    return int8.export_onnx(copy.deepcopy(module).eval(), bench.input_shape, tmp / "float.onnx")
+
+
+def _calibration_inputs(bench: Workbench, calib_set: str, calib_size: int) -> tuple[np.ndarray, str]:
+    splits = bench.splits
+    logits = predict_logits(bench.fp32, splits.x_train) if calib_set == "hard" else None
+    index = calibration.select_calibration(
+        calib_set, splits.x_train, splits.y_train, calib_size, fp32_logits=logits
+    )
+    return splits.x_train[index], f"calib={calib_set}:{len(index)}"
+
+
+def _save_onnx_variant(
+    bench: Workbench, variant: str, quantized: Path, float_module: torch.nn.Module, recipe: str, extra=None
+) -> ModelCard:
+    bench.artifact_dir.mkdir(parents=True, exist_ok=True)
+    artifact = bench.artifact_dir / f"{variant}.onnx"
+    artifact.write_bytes(quantized.read_bytes())
+    card = make_card(
+        bench,
+        variant=variant,
+        float_module=float_module,
+        artifact=artifact,
+        runtime="onnxruntime",
+        evaluation=evaluate(ort_predict(artifact), bench),
+        recipe=recipe,
+        precision_per_layer=onnx_layers.layer_precisions(artifact),
+        extra=extra,
+    )
+    card.save(bench.artifact_dir / f"{variant}.card.json")
+    return card
+
+
+def _ptq(
+    bench: Workbench, variant: str, method: str, calib_set: str, calib_size: int
+) -> tuple[str, ModelCard]:
+    calib, calib_desc = _calibration_inputs(bench, calib_set, calib_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        quantized = int8.quantize_static(
+            _export(bench.fp32, bench, tmp), calib, tmp / "q.onnx", method=method
+        )
+        recipe = f"ptq-static method={method} {calib_desc} per-channel weights, ORT QDQ"
+        extra = {"calibration": {"method": method, "set": calib_set, "size": len(calib)}}
+        return variant, _save_onnx_variant(bench, variant, quantized, bench.fp32, recipe, extra)
+
+
+def _ptq_recipe(method: str, calib_set: str = "random"):
+    def run(bench: Workbench, calib_size: int = 512, calib_set: str = calib_set, variant: str | None = None):
+        name = variant or (f"ptq-{method}" if calib_set == "random" else f"ptq-{calib_set}")
+        return _ptq(bench, name, method, calib_set, calib_size)
+
+    return run
+
+
+_CALIB_OPTIONS = {
+    "calib_size": Option(int, 512, "number of calibration samples"),
+    "calib_set": Option(str, "random", "how calibration samples are chosen", calibration.CALIBRATION_SETS),
+}
+
+
+# ---------------------------------------------------------------- dynamic
+
+
+def dynamic_recipe(bench: Workbench, ops: str = "linear") -> tuple[str, ModelCard]:
+    op_types = ["MatMul", "Gemm"] if ops == "linear" else ["MatMul", "Gemm", "Conv"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        out, prepared = tmp / "dynamic.onnx", tmp / "prepared.onnx"
+        graph = onnx.load(str(_export(bench.fp32, bench, tmp)))
+        del graph.graph.value_info[:]  # stale exporter shapes trip ORT's shape inference
+        onnx.save(graph, str(prepared))
+        quantize_dynamic(str(prepared), str(out), op_types_to_quantize=op_types)
+        recipe = f"dynamic INT8 ({'+'.join(op_types)}), activations quantized at run time, ORT"
+        return "dynamic", _save_onnx_variant(bench, "dynamic", out, bench.fp32, recipe, {"ops": op_types})
+
+
+# ---------------------------------------------------------------- mixed precision
+
+
+def mixed_recipe(
+    bench: Workbench,
+    method: str = "minmax",
+    calib_size: int = 512,
+    fp32_budget: float = 0.25,
+    max_layers: int = 2,
+) -> tuple[str, ModelCard]:
+    calib, calib_desc = _calibration_inputs(bench, "random", calib_size)
+    splits = bench.splits
+    fp32_val = predict_logits(bench.fp32, splits.x_val)
+    params = {name: int(m.weight.numel()) for name, m in bench.fp32.named_modules() if hasattr(m, "weight")}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        float_path = _export(bench.fp32, bench, tmp)
+        nodes = onnx_layers.weighted_nodes(float_path)
+        counter = iter(range(10_000))
+
+        def quantize_excluding(excluded: list[str]) -> Path:
+            out = tmp / f"q{next(counter)}.onnx"
+            return int8.quantize_static(float_path, calib, out, method=method, nodes_to_exclude=excluded)
+
+        base_kl, base_acc, ranking = mixed.layer_sensitivity(
+            nodes, params, quantize_excluding, lambda p: ort_predict(p)(splits.x_val), fp32_val, splits.y_val
+        )
+        keep = mixed.choose_fp32_layers(ranking, fp32_budget, max_layers)
+        quantized = quantize_excluding([s.node for s in keep])
+        kept = ",".join(s.layer for s in keep) or "none"
+        recipe = (
+            f"mixed: ptq-static {method} {calib_desc}; FP32 kept for {kept} (leave-one-out KL sensitivity)"
+        )
+        extra = {
+            "sensitivity": [
+                {
+                    "layer": s.layer,
+                    "kl_recovered": round(s.kl_recovered, 6),
+                    "val_accuracy_fp32_layer": s.accuracy_without,
+                }
+                for s in ranking
+            ],
+            "all_int8_val_kl": round(base_kl, 6),
+            "all_int8_val_accuracy": base_acc,
+            "fp32_layers": [s.layer for s in keep],
+        }
+        return "mixed", _save_onnx_variant(bench, "mixed", quantized, bench.fp32, recipe, extra)
+
+
+# ---------------------------------------------------------------- QAT
+
+
+def qat_recipe(
+    bench: Workbench, epochs: int = 2, lr: float = 1e-4, method: str = "minmax", calib_size: int = 512
+) -> tuple[str, ModelCard]:
+    splits = bench.splits
+    fake_quant = qat.prepare_qat(bench.fp32)
+    fit(
+        fake_quant,
+        splits.x_train,
+        splits.y_train,
+        epochs=epochs,
+        lr=lr,
+        val=(splits.x_val, splits.y_val),
+        freeze_batchnorm=True,
+    )
+    trained = qat.strip_qat(fake_quant)
+    calib, calib_desc = _calibration_inputs(bench, "random", calib_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        quantized = int8.quantize_static(_export(trained, bench, tmp), calib, tmp / "q.onnx", method=method)
+        recipe = (
+            f"qat: {epochs} epochs fake-quant (w int8 per-channel, a uint8 per-tensor EMA, STE, BN frozen, "
+            f"lr={lr}) on {len(splits.x_train)} samples, then ptq-static {method} {calib_desc}"
+        )
+        return "qat", _save_onnx_variant(bench, "qat", quantized, trained, recipe, {"epochs": epochs})
+
+
+# ---------------------------------------------------------------- pruning
+
+
+def _torch_variant(
+    bench: Workbench,
+    variant: str,
+    module: torch.nn.Module,
+    runtime: str,
+    recipe: str,
+    *,
+    artifact: Path,
+    sparsity: float = 0.0,
+    macs: int | None = None,
+    extra: dict | None = None,
+    predict=None,
+) -> ModelCard:
+    card = make_card(
+        bench,
+        variant=variant,
+        float_module=module,
+        artifact=artifact,
+        runtime=runtime,
+        evaluation=evaluate(predict or torch_predict(module), bench),
+        recipe=recipe,
+        precision_per_layer={name: "fp32" for name in prune.channel_widths(module)},
+        sparsity=sparsity,
+        macs=macs,
+        extra=extra,
+    )
+    card.save(bench.artifact_dir / f"{variant}.card.json")
+    return card
+
+
+def sparse_recipe(
+    bench: Workbench, sparsity: float = 0.8, epochs: int = 3, lr: float = 3e-4
+) -> tuple[str, ModelCard]:
+    splits = bench.splits
+    model = copy.deepcopy(bench.fp32)
+    masks = prune.magnitude_masks(model, sparsity)
+    prune.apply_masks(model, masks)
+    fit(
+        model,
+        splits.x_train,
+        splits.y_train,
+        epochs=epochs,
+        lr=lr,
+        val=(splits.x_val, splits.y_val),
+        after_step=lambda m: prune.apply_masks(m, masks),
+    )
+    variant = f"sparse{round(sparsity * 100)}"
+    bench.artifact_dir.mkdir(parents=True, exist_ok=True)
+    artifact = bench.artifact_dir / f"{variant}.csr"
+    report = prune.save_csr(model, artifact)
+    recipe = (
+        f"unstructured global magnitude pruning to {sparsity:.0%} of Conv/Linear weights, {epochs} epochs "
+        f"masked fine-tune; CSR storage (fp32 values, uint8/16 indices); decoded to dense at load"
+    )
+    extra = {
+        "csr": {
+            "nnz": report.nnz,
+            "value_bytes": report.value_bytes,
+            "index_bytes": report.index_bytes,
+            "dense_other_bytes": report.dense_other_bytes,
+            "dense_equivalent_bytes": report.dense_equivalent_bytes,
+            "file_bytes": report.file_bytes,
+        },
+        "per_layer_sparsity": {k: round(v, 4) for k, v in report.per_layer_sparsity.items()},
+        "note": "MACs are the dense count: the host runtime does not skip zeros",
+    }
+    card = _torch_variant(
+        bench,
+        variant,
+        model,
+        "torch-csr",
+        recipe,
+        artifact=artifact,
+        sparsity=prune.weight_sparsity(model),
+        extra=extra,
+    )
+    return variant, card
+
+
+def structured_recipe(
+    bench: Workbench, amount: float = 0.5, epochs: int = 4, lr: float = 1e-3
+) -> tuple[str, ModelCard]:
+    splits = bench.splits
+    pruned, plan = prune.structured_prune(bench.fp32, bench.example_input(), amount)
+    before = torch_accuracy(pruned, splits.x_val, splits.y_val)
+    fit(pruned, splits.x_train, splits.y_train, epochs=epochs, lr=lr, val=(splits.x_val, splits.y_val))
+    variant = f"pruned{round(amount * 100)}"
+    bench.artifact_dir.mkdir(parents=True, exist_ok=True)
+    artifact = bench.artifact_dir / f"{variant}.pt"
+    torch.save(pruned.state_dict(), artifact)
+    recipe = (
+        f"structured: {amount:.0%} of channels removed per prunable layer (BN-scaled filter norm), "
+        f"{epochs} epochs fine-tune on {len(splits.x_train)} samples"
+    )
+    extra = {"channels": {k: list(v) for k, v in plan.items()}, "val_accuracy_before_finetune": before}
+    return variant, _torch_variant(
+        bench, variant, pruned, "torch-resized", recipe, artifact=artifact, extra=extra
+    )
+
+
+# ---------------------------------------------------------------- distillation
+
+
+def distilled_recipe(
+    bench: Workbench, width: float = 0.25, epochs: int = 8, temperature: float = 4.0, alpha: float = 0.7
+) -> tuple[str, ModelCard]:
+    splits = bench.splits
+    val = (splits.x_val, splits.y_val)
+    alone = fit(
+        distill.thin_student(bench.fp32, bench.example_input(), width),
+        splits.x_train,
+        splits.y_train,
+        epochs=epochs,
+        lr=3e-3,
+        val=val,
+    )
+    student = distill.distil(
+        bench.fp32,
+        distill.thin_student(bench.fp32, bench.example_input(), width),
+        splits.x_train,
+        splits.y_train,
+        epochs=epochs,
+        val=val,
+        temperature=temperature,
+        alpha=alpha,
+    )
+    bench.artifact_dir.mkdir(parents=True, exist_ok=True)
+    common = f"student = teacher topology at {width:.0%} channel width, {epochs} epochs on {len(splits.x_train)} samples"
+    alone_path = bench.artifact_dir / "student.pt"
+    torch.save(alone.state_dict(), alone_path)
+    alone_card = _torch_variant(
+        bench, "student", alone, "torch-resized", f"control: {common}, labels only", artifact=alone_path
+    )
+    path = bench.artifact_dir / "distilled.pt"
+    torch.save(student.state_dict(), path)
+    recipe = f"distilled from fp32 teacher (T={temperature}, alpha={alpha}); {common}"
+    extra = {"student_alone_accuracy": alone_card.accuracy, "teacher": "fp32", "width": width}
+    return "distilled", _torch_variant(
+        bench, "distilled", student, "torch-resized", recipe, artifact=path, extra=extra
+    )
+
+
+# ---------------------------------------------------------------- early exit
+
+
+def early_exit_recipe(bench: Workbench, max_loss: float = 0.003) -> tuple[str, ModelCard]:
+    splits = bench.splits
+    n = min(len(splits.x_train), 3000)
+    model, choice, tried = early_exit.build_early_exit(
+        bench.fp32,
+        splits.x_train[:n],
+        splits.y_train[:n],
+        splits.x_val,
+        splits.y_val,
+        count_macs,
+        max_loss=max_loss,
+    )
+    bench.artifact_dir.mkdir(parents=True, exist_ok=True)
+    artifact = bench.artifact_dir / "early-exit.pt"
+    early_exit.save_early_exit(model, bench.fp32.state_dict(), choice, artifact)
+    predict = torch_predict(model)
+    test_exit_rate = float(np.mean(_exit_flags(model, splits.x_test)))
+    expected_macs = test_exit_rate * (choice.macs_trunk + choice.macs_head) + (1 - test_exit_rate) * (
+        choice.macs_full + choice.macs_head
+    )
+    recipe = (
+        f"early exit after {choice.cut}: avg+max pool + Linear head on the frozen trunk, exit when "
+        f"p_max >= {choice.threshold:.3f} (chosen on validation for <= {max_loss:.1%} loss)"
+    )
+    extra = {
+        "cut": choice.cut,
+        "threshold": choice.threshold,
+        "exit_rate": round(test_exit_rate, 4),
+        "val_exit_rate": round(choice.exit_rate, 4),
+        "macs_full": choice.macs_full,
+        "macs_trunk": choice.macs_trunk,
+        "macs_head": choice.macs_head,
+        "compute_saved": round(1 - expected_macs / choice.macs_full, 4),
+        "candidates": [
+            {"cut": c.cut, "exit_rate": round(c.exit_rate, 4), "compute_saved": round(c.compute_saved, 4)}
+            for c in tried
+        ],
+        "note": "macs is the expected MACs per sample at the test exit rate",
+    }
+    card = _torch_variant(
+        bench,
+        "early-exit",
+        bench.fp32,
+        "torch-early-exit",
+        recipe,
+        artifact=artifact,
+        macs=int(expected_macs),
+        extra=extra,
+        predict=predict,
+    )
+    card.params += sum(p.numel() for p in model.head.parameters())
+    card.save(bench.artifact_dir / "early-exit.card.json")
+    return "early-exit", card
+
+
+def _exit_flags(model: early_exit.EarlyExitModel, x: np.ndarray, batch: int = 256) -> np.ndarray:
+    flags = []
+    with torch.inference_mode():
+        for i in range(0, len(x), batch):
+            probs = torch.softmax(model.head(model.trunk(torch.from_numpy(x[i : i + batch]))), dim=1)
+            flags.append((probs.amax(1) >= model.threshold).numpy())
+    return np.concatenate(flags)
+
+
+# ---------------------------------------------------------------- registry
+
+_METHOD = Option(str, "minmax", "activation range method", calibration.RANGE_METHODS)
+
+RECIPES: dict[str, Recipe] = {
+    "ptq-minmax": Recipe(
+        "ptq-minmax", "static INT8, min/max calibration", _ptq_recipe("minmax"), _CALIB_OPTIONS
+    ),
+    "ptq-entropy": Recipe(
+        "ptq-entropy", "static INT8, entropy (KL) calibration", _ptq_recipe("entropy"), _CALIB_OPTIONS
+    ),
+    "ptq-percentile": Recipe(
+        "ptq-percentile", "static INT8, percentile calibration", _ptq_recipe("percentile"), _CALIB_OPTIONS
+    ),
+    "ptq-hard": Recipe(
+        "ptq-hard",
+        "static INT8 min/max on a calibration set weighted to hard samples",
+        _ptq_recipe("minmax", "hard"),
+        {"calib_size": _CALIB_OPTIONS["calib_size"]},
+    ),
+    "dynamic": Recipe(
+        "dynamic",
+        "dynamic INT8 quantization",
+        dynamic_recipe,
+        {
+            "ops": Option(
+                str, "linear", "which layers: linear (MatMul/Gemm) or all (+Conv)", ("linear", "all")
+            )
+        },
+    ),
+    "mixed": Recipe(
+        "mixed",
+        "INT8 with the most sensitive layers kept FP32",
+        mixed_recipe,
+        {
+            "method": _METHOD,
+            "fp32_budget": Option(float, 0.25, "largest fraction of weights kept FP32"),
+            "max_layers": Option(int, 2, "most layers kept FP32"),
+        },
+    ),
+    "qat": Recipe(
+        "qat",
+        "quantization-aware fine-tuning, then static INT8",
+        qat_recipe,
+        {"epochs": Option(int, 2, "fine-tuning epochs"), "lr": Option(float, 1e-4, "learning rate")},
+    ),
+    "sparse": Recipe(
+        "sparse",
+        "unstructured magnitude pruning, CSR storage",
+        sparse_recipe,
+        {
+            "sparsity": Option(float, 0.8, "fraction of weights set to zero"),
+            "epochs": Option(int, 3, "fine-tune epochs"),
+        },
+    ),
+    "pruned": Recipe(
+        "pruned",
+        "structured channel pruning (smaller dense layers)",
+        structured_recipe,
+        {
+            "amount": Option(float, 0.5, "fraction of channels removed"),
+            "epochs": Option(int, 4, "fine-tune epochs"),
+        },
+    ),
+    "distilled": Recipe(
+        "distilled",
+        "knowledge distillation into a thin student (and the student alone as control)",
+        distilled_recipe,
+        {
+            "width": Option(float, 0.25, "student channel width vs teacher"),
+            "epochs": Option(int, 8, "epochs"),
+        },
+    ),
+    "early-exit": Recipe(
+        "early-exit",
+        "early-exit head with a confidence threshold",
+        early_exit_recipe,
+        {"max_loss": Option(float, 0.003, "largest validation accuracy loss allowed")},
+    ),
+}
+
+
+def compress(model: str | Workbench, recipe: str, **opts: Any) -> tuple[str, ModelCard]:
+    """Run ``recipe`` on ``model`` (a zoo name or an open workbench); returns ``(variant, card)``.
+
+    ``opts`` are the recipe's options (see ``RECIPES[recipe].options``); unknown ones are errors.
+    """
+    if recipe not in RECIPES:
+        raise LabError(f"unknown recipe {recipe!r}; expected one of: {', '.join(RECIPES)}")
+    spec = RECIPES[recipe]
+    unknown = set(opts) - set(spec.options) - {"variant"}
+    if unknown:
+        raise LabError(
+            f"recipe {recipe!r} has no option {sorted(unknown)[0]!r}; it takes {', '.join(spec.options)}"
+        )
+    bench = open_workbench(model) if isinstance(model, str) else model
+    return spec.run(bench, **opts)
