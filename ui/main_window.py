@@ -1,0 +1,656 @@
+"""The main window: library and panels around the topology, a player toolbar, menus.
+
+Layout (NetLogo-like): controls on the left (library, inspector, what-if), the house in the
+middle with the timeline under it, monitors and plots on the right, the event log below.
+One frame timer drives everything: the player advances and the topology redraws every
+frame; the timeline, plots, log and panels refresh at lower, staggered rates so no frame
+does all the work at once.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSlider,
+    QSplitter,
+    QStyle,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from simulator.trace import TraceError
+from ui import export, theme
+from ui.event_log import EventLog
+from ui.health_panel import HealthPanel, health_metrics_at
+from ui.inspector import InspectorPanel
+from ui.library import LibraryPanel, shipped_scenarios
+from ui.player import SPEEDS, Player
+from ui.plots import PlotsPanel
+from ui.session import RunSpec, Session
+from ui.teaching import NarrationBanner
+from ui.timeline import TimelineView
+from ui.topology import TopologyView
+from ui.whatif import WhatIfPanel
+
+FRAME_MS = 15
+SLIDER_STEPS = 10000
+DEFAULT_SCENARIO = "health_escalation.yaml"
+
+
+def _speed_label(s: float) -> str:
+    return f"{s:g}×"
+
+
+class TopologyPane(QWidget):
+    """The topology view with the teaching banner floating over it."""
+
+    def __init__(self, view: TopologyView) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(view)
+        self.banner = NarrationBanner(self)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.banner.isVisible():
+            self.banner.place()
+
+
+class MainWindow(QMainWindow):
+    """See module docstring."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("HomeTwin")
+        self.setAcceptDrops(True)
+        self.session: Session | None = None
+        self.player = Player(speed=60.0)
+        self.frame_count = 0
+        self.frame_times: list[float] | None = None  # set to [] to record frame timestamps (bench)
+        self.first_frame_at: float | None = None
+        self.last_error: str | None = None
+        self.error_dialog: QMessageBox | None = None
+        self._compare: dict | None = None
+
+        # centre: topology + timeline
+        self.topology = TopologyView()
+        self.topology_pane = TopologyPane(self.topology)
+        self.banner = self.topology_pane.banner
+        self.timeline = TimelineView()
+        centre = QSplitter(Qt.Orientation.Vertical)
+        centre.addWidget(self.topology_pane)
+        centre.addWidget(self.timeline)
+        centre.setStretchFactor(0, 3)
+        centre.setStretchFactor(1, 2)
+        centre.setSizes([560, 300])
+        self.setCentralWidget(centre)
+
+        # left: library, inspector, what-if
+        self.library = LibraryPanel()
+        self.inspector = InspectorPanel()
+        self.whatif = WhatIfPanel()
+        self.left_tabs = QTabWidget()
+        self.left_tabs.addTab(self.library, "Library")
+        self.left_tabs.addTab(self.inspector, "Inspector")
+        self.left_tabs.addTab(self.whatif, "What-if")
+        self._dock("Scenario", self.left_tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        # right: health monitors and plots
+        self.health = HealthPanel()
+        self.plots = PlotsPanel()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.health)
+        right.addWidget(self.plots)
+        right.setStretchFactor(0, 2)
+        right.setStretchFactor(1, 3)
+        right.setSizes([420, 560])
+        self._dock("Monitors and plots", right, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        # bottom: event log
+        self.log = EventLog()
+        log_dock = self._dock("Event log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([log_dock], [170], Qt.Orientation.Vertical)
+
+        self._build_toolbar()
+        self._build_menus()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setRange(0, 1000)
+        self.progress.hide()
+        self.hint = QLabel("Open a scenario from the library (left) or drop a file here.")
+        self.statusBar().addWidget(self.hint, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+
+        # wiring
+        self.topology.device_clicked.connect(self.inspect_device)
+        self.log.seek_requested.connect(self.seek)
+        self.timeline.seek_requested.connect(self.seek)
+        self.plots.seek_requested.connect(self.seek)
+        self.library.open_requested.connect(self.open_path)
+        self.whatif.rerun_requested.connect(self.rerun)
+        self.whatif.error.connect(self.show_error)
+        self.player.state_changed.connect(self._sync_controls)
+        self.player.narration.connect(self._on_narration)
+        self.player.seeked.connect(self._on_seeked)
+        self.banner.continue_requested.connect(self.player.play)
+        theme.font_settings().changed.connect(self._apply_font_scale)
+
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start(FRAME_MS)
+        self._sync_controls()
+
+    # ---- construction helpers -----------------------------------------------------------
+
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot, shortcut=None, checkable: bool = False, tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.setCheckable(checkable)
+        if tip:
+            act.setToolTip(tip)
+            act.setStatusTip(tip)
+        act.triggered.connect(slot)
+        self.addAction(act)
+        return act
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Player")
+        bar.setObjectName("player")
+        bar.setMovable(False)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        style = self.style()
+        sp = QStyle.StandardPixmap
+        self.icon_play = style.standardIcon(sp.SP_MediaPlay)
+        self.icon_pause = style.standardIcon(sp.SP_MediaPause)
+        self.act_restart = self._action(
+            "Start", lambda: self.seek(0.0), "Home", tip="Back to the start (Home)"
+        )
+        self.act_back = self._action("Back", self.player.step_back, "Left", tip="Previous event (←)")
+        self.act_play = self._action("Play", self.player.toggle, "Space", tip="Play / pause (Space)")
+        self.act_step = self._action("Step", self.player.step, "Right", tip="Next event (→)")
+        self.act_restart.setIcon(style.standardIcon(sp.SP_MediaSkipBackward))
+        self.act_back.setIcon(style.standardIcon(sp.SP_MediaSeekBackward))
+        self.act_play.setIcon(self.icon_play)
+        self.act_step.setIcon(style.standardIcon(sp.SP_MediaSeekForward))
+        for act in (self.act_restart, self.act_back, self.act_play, self.act_step):
+            bar.addAction(act)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Speed "))
+        self.speed_box = QComboBox()
+        for s in SPEEDS:
+            self.speed_box.addItem(_speed_label(s), s)
+        self.speed_box.setToolTip("Simulated seconds per wall second ([ slower, ] faster)")
+        self.speed_box.currentIndexChanged.connect(
+            lambda i: self.player.set_speed(self.speed_box.itemData(i))
+        )
+        bar.addWidget(self.speed_box)
+        self.act_slower = self._action("slower", self.player.slower, "[")
+        self.act_faster = self._action("faster", self.player.faster, ["]", "+"])
+        bar.addSeparator()
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setMinimumWidth(280)
+        self.slider.setToolTip("Seek over simulated time")
+        self.slider.sliderMoved.connect(self._slider_moved)
+        self.slider.actionTriggered.connect(self._slider_action)
+        bar.addWidget(self.slider)
+        self.clock = QLabel("00:00:00")
+        self.clock.setFont(theme.font(1.4, bold=True))
+        self.clock.setMinimumWidth(150)
+        self.clock.setToolTip("Simulated time at the playhead")
+        bar.addWidget(self.clock)
+        self.state_label = QLabel("")
+        self.state_label.setStyleSheet(f"color: {theme.MUTED_TEXT}")
+        bar.addWidget(self.state_label)
+        bar.addSeparator()
+        self.act_teach = self._action(
+            "Teaching mode", self.toggle_teaching, "T", checkable=True, tip="Pause at each narration step (T)"
+        )
+        bar.addAction(self.act_teach)
+
+    def _build_menus(self) -> None:
+        m = self.menuBar().addMenu("&File")
+        m.addAction(self._action("Open scenario or trace…", self.open_dialog, QKeySequence.StandardKey.Open))
+        m.addAction(self._action("Save trace…", self.save_trace_dialog, "Ctrl+Shift+S"))
+        m.addSeparator()
+        m.addAction(self._action("Export screenshot (PNG)…", self.export_screenshot_dialog, "Ctrl+P"))
+        m.addAction(self._action("Export summary (CSV)…", self.export_summary_dialog))
+        m.addAction(self._action("Export trace (CSV)…", self.export_trace_dialog))
+        m.addSeparator()
+        m.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
+        m = self.menuBar().addMenu("&Play")
+        for act in (
+            self.act_play,
+            self.act_step,
+            self.act_back,
+            self.act_restart,
+            self.act_faster,
+            self.act_slower,
+        ):
+            m.addAction(act)
+        m.addAction(self._action("To the end", lambda: self.seek(self.player.duration_s), "End"))
+        m.addSeparator()
+        m.addAction(self._action("Re-run with what-if edits", self.whatif._emit_rerun, "Ctrl+R"))
+        m.addAction(self._action("Simulate the rest in background", self._background_now))
+        m = self.menuBar().addMenu("&View")
+        m.addAction(self.act_teach)
+        m.addAction(self._action("Larger text", lambda: self._scale_font(1.15), ["Ctrl+=", "Ctrl++"]))
+        m.addAction(self._action("Smaller text", lambda: self._scale_font(1 / 1.15), "Ctrl+-"))
+        self.act_projector = self._action(
+            "Projector mode (large text)", self._projector, "F9", checkable=True
+        )
+        m.addAction(self.act_projector)
+        m.addAction(self._action("Full screen", self._fullscreen, "F11"))
+        m = self.menuBar().addMenu("&Help")
+        m.addAction(self._action("Keyboard shortcuts", self._show_shortcuts, "F1"))
+
+    # ---- opening -------------------------------------------------------------------------
+
+    def open_default(self) -> None:
+        scenarios = shipped_scenarios()
+        preferred = [p for p, _, _ in scenarios if Path(p).name == DEFAULT_SCENARIO]
+        for path in preferred + [p for p, _, _ in scenarios if p not in preferred]:
+            if self.open_path(path, quiet=True):
+                return
+        self.hint.setText("No shipped scenario could be loaded; open one with File ▸ Open (Ctrl+O).")
+
+    def open_path(self, path: str, quiet: bool = False) -> bool:
+        """Open a scenario file or a saved trace; a bad file shows a dialog, the window stays."""
+        path = str(path)
+        self.hint.setText(f"Loading {Path(path).name}…")
+        QApplication.processEvents()
+        try:
+            if path.endswith(".gz") or path.endswith(".jsonl"):
+                session = Session.from_trace_file(path)
+            else:
+                session = Session.from_spec(RunSpec(scenario_file=path))
+        except (TraceError, ValueError, OSError) as exc:
+            if not quiet:
+                self.show_error(str(exc), title=f"Cannot open {Path(path).name}")
+            self.hint.setText(f"Could not open {Path(path).name}.")
+            return False
+        except Exception as exc:  # a broken model or app: still a sentence, not a traceback
+            if not quiet:
+                self.show_error(
+                    f"{path}: {type(exc).__name__}: {exc}", title=f"Cannot open {Path(path).name}"
+                )
+            return False
+        self.set_session(session)
+        return True
+
+    def open_scenario_dict(self, scenario: dict, seed: int | None = None) -> bool:
+        try:
+            session = Session.from_spec(RunSpec(scenario=scenario, seed=seed))
+        except (ValueError, OSError) as exc:
+            self.show_error(str(exc), title="Cannot build the scenario")
+            return False
+        self.set_session(session)
+        return True
+
+    def set_session(self, session: Session | None, keep_time: bool = False) -> None:
+        old = self.session
+        t = self.player.t
+        if old is not None:
+            old.close()
+            old.deleteLater()
+        self.session = session
+        self.player.pause()
+        if session is not None:
+            session.progress.connect(self._on_progress)
+            session.error.connect(self.show_error)
+            session.replaced.connect(self._on_replaced)
+        self._bind_views()
+        self.player.set_session(session, keep_time=keep_time)
+        if keep_time:
+            self.player.seek(t)
+        self.banner.hide()
+        meta = session.trace.meta if session is not None else {}
+        name = meta.get("scenario") or (session.source_path if session else "")
+        self.setWindowTitle(f"HomeTwin — {name}" if name else "HomeTwin")
+        if session is not None:
+            kind = "saved trace" if session.spec is None else "live run"
+            desc = str(meta.get("description") or "").strip().split(". ")[0]
+            self.hint.setText(f"{name} ({kind}): {desc}. Press Space to play, click a device to inspect it.")
+        self._refresh_slow(force=True)
+
+    def _bind_views(self) -> None:
+        session = self.session
+        index = session.index if session is not None else None
+        self.topology.set_index(index)
+        self.timeline.set_index(index)
+        self.plots.set_index(index)
+        self.inspector.set_session(session)
+        self.health.set_session(session)
+        self.log.set_session(session)
+        self.whatif.set_session(session)
+
+    def _on_replaced(self) -> None:
+        if self.session is not None and self.topology.index is not self.session.index:
+            self._bind_views()
+        self.hint.setText("The background run finished: now replaying its trace (seek anywhere).")
+
+    # ---- player glue ---------------------------------------------------------------------
+
+    def seek(self, t: float) -> None:
+        self.player.seek(t)
+        self.banner.hide()
+
+    def _slider_moved(self, value: int) -> None:
+        self.seek(self.player.duration_s * value / SLIDER_STEPS)
+
+    def _slider_action(self, _action: int) -> None:
+        if not self.slider.isSliderDown():
+            QTimer.singleShot(
+                0, lambda: self.seek(self.player.duration_s * self.slider.value() / SLIDER_STEPS)
+            )
+
+    def _on_seeked(self, t: float) -> None:
+        self.log.t = t
+        self.log.jump()
+
+    def toggle_teaching(self, checked: bool | None = None) -> None:
+        on = self.act_teach.isChecked() if checked is None or isinstance(checked, bool) else bool(checked)
+        self.player.set_teaching(on)
+        if not on:
+            self.banner.hide()
+
+    def set_teaching(self, on: bool) -> None:
+        self.act_teach.setChecked(on)
+        self.player.set_teaching(on)
+
+    def _on_narration(self, narration) -> None:
+        self.banner.show_narration(narration.t, narration.text)
+        self._refresh_slow(force=True)
+
+    def inspect_device(self, name: str) -> None:
+        self.topology.select(name)
+        self.timeline.select(name)
+        self.plots.select(name)
+        self.inspector.show_device(name, self.player.t)
+        self.left_tabs.setCurrentWidget(self.inspector)
+
+    def _sync_controls(self) -> None:
+        self.act_play.setText("Pause" if self.player.playing else "Play")
+        self.act_play.setIcon(self.icon_pause if self.player.playing else self.icon_play)
+        i = self.speed_box.findData(self.player.speed)
+        if i < 0:
+            self.speed_box.addItem(_speed_label(self.player.speed), self.player.speed)
+            i = self.speed_box.count() - 1
+        self.speed_box.blockSignals(True)
+        self.speed_box.setCurrentIndex(i)
+        self.speed_box.blockSignals(False)
+        if self.act_teach.isChecked() != self.player.teaching:
+            self.act_teach.setChecked(self.player.teaching)
+        if self.player.playing:
+            self.banner.hide()
+
+    def _on_progress(self, fraction: float, text: str) -> None:
+        if fraction < 0:
+            self.progress.hide()
+            return
+        self.progress.show()
+        self.progress.setFormat(f"{text} %p%")
+        self.progress.setValue(int(1000 * min(1.0, fraction)))
+
+    def _background_now(self) -> None:
+        if self.session is not None:
+            self.session.start_background()
+
+    # ---- frames --------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        t = self.player.tick()
+        self.topology.show_time(t)
+        k = self.frame_count
+        self.frame_count += 1
+        if k % 3 == 0:
+            self._refresh_clock(t)
+        if k % 3 == 1:
+            self.timeline.show_time(t)
+        if k % 6 == 2:
+            self.plots.refresh(t)
+        if k % 6 == 4:
+            self.log.refresh(t)
+        if k % 12 == 5:
+            self.health.refresh(t)
+            self._maybe_compare(t)
+        if k % 12 == 11:
+            self.inspector.refresh(t)
+        now = time.perf_counter()
+        if self.first_frame_at is None:
+            self.first_frame_at = now
+        if self.frame_times is not None:
+            self.frame_times.append(now)
+
+    def _refresh_clock(self, t: float) -> None:
+        self.clock.setText(theme.format_time(t))
+        dur = self.player.duration_s
+        if not self.slider.isSliderDown() and dur > 0:
+            self.slider.blockSignals(True)
+            self.slider.setValue(int(SLIDER_STEPS * min(1.0, t / dur)))
+            self.slider.blockSignals(False)
+        parts = [f"of {theme.format_time(dur)}"]
+        if self.session is not None:
+            activity = self.session.index.activity_at(t)
+            if activity:
+                parts.append(f"wearer: {activity}")
+            if self.player.lagging:
+                parts.append("simulating…")
+        self.state_label.setText("  ·  ".join(parts) + "  ")
+
+    def _refresh_slow(self, force: bool = False) -> None:
+        t = self.player.t
+        self.topology.show_time(t)
+        self.timeline.show_time(t)
+        self.plots.refresh(t)
+        self.log.refresh(t)
+        self.health.refresh(t)
+        self.inspector.refresh(t)
+        self._refresh_clock(t)
+
+    # ---- what-if -------------------------------------------------------------------------
+
+    def rerun(self, overrides: dict, events: list) -> bool:
+        """Redo the run from t = 0 with the same seed and the what-if edits."""
+        old = self.session
+        if old is None or old.spec is None:
+            self.show_error("This is a saved trace: open its scenario to re-run it with edits.")
+            return False
+        spec = old.spec.with_edits(overrides, events)
+        t = self.player.t
+        before = health_metrics_at(old, t) if old.index.n else {}
+        before_soc = {n: d.soc_at(t) for n, d in old.index.devices.items()}
+        self.hint.setText("Re-running with your edits…")
+        QApplication.processEvents()
+        try:
+            session = Session.from_spec(spec)
+        except (ValueError, OSError) as exc:
+            self.show_error(str(exc), title="The edit is not valid")
+            return False
+        self._compare = {
+            "t": t,
+            "before": before,
+            "before_soc": before_soc,
+            "edits": overrides,
+            "events": events,
+        }
+        self.set_session(session, keep_time=True)
+        self.hint.setText(
+            f"Re-run with {len(overrides)} edit(s) and {len(events)} intervention(s), same seed."
+        )
+        return True
+
+    def _maybe_compare(self, t: float) -> None:
+        c = self._compare
+        if c is None or self.session is None or self.session.frontier() < c["t"]:
+            return
+        self._compare = None
+        after = health_metrics_at(self.session, c["t"])
+        lines = [f"At {theme.format_time(c['t'])}, before → after your edit:"]
+        for key, label in (
+            ("alerts", "doctor alerts"),
+            ("detected", "detected"),
+            ("false_alarms", "false alarms"),
+        ):
+            b, a = c["before"].get(key), after.get(key)
+            if b is not None or a is not None:
+                lines.append(f"  {label}: {b} → {a}")
+        for name, d in self.session.index.devices.items():
+            b, a = c["before_soc"].get(name), d.soc_at(c["t"])
+            if b is not None and a is not None and abs(a - b) > 0.005:
+                lines.append(f"  {name} battery: {100 * b:.0f}% → {100 * a:.0f}%")
+        self.whatif.show_result("\n".join(lines))
+        self.last_comparison = "\n".join(lines)
+
+    # ---- errors, files -------------------------------------------------------------------
+
+    def show_error(self, message: str, title: str = "HomeTwin") -> None:
+        """A dialog with the message (non-blocking); the window stays usable."""
+        self.last_error = message
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.error_dialog = box
+        self.hint.setText(message.splitlines()[0][:200])
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open scenario or trace",
+            str(Path.cwd()),
+            "Scenarios and traces (*.yaml *.yml *.jsonl.gz);;All files (*)",
+        )
+        if path:
+            self.open_path(path)
+
+    def save_trace_dialog(self) -> None:
+        if self.session is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save trace", "trace.jsonl.gz", "Traces (*.jsonl.gz)")
+        if path:
+            try:
+                self.session.trace.save(path)
+            except OSError as exc:
+                self.show_error(f"Could not save the trace: {exc}")
+
+    def export_screenshot(self, path: str) -> Path:
+        return export.save_screenshot(self, path)
+
+    def export_screenshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Screenshot", "hometwin.png", "PNG (*.png)")
+        if path:
+            try:
+                self.export_screenshot(path)
+            except OSError as exc:
+                self.show_error(str(exc))
+
+    def export_summary(self, path: str) -> Path:
+        summary = dict(self.session.summary() or {}) if self.session else {}
+        if self.session is not None:
+            summary.setdefault("health_at_playhead", health_metrics_at(self.session, self.player.t))
+            summary["playhead_s"] = self.player.t
+        return export.export_summary_csv(summary, path)
+
+    def export_summary_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Summary CSV", "summary.csv", "CSV (*.csv)")
+        if path:
+            try:
+                self.export_summary(path)
+            except OSError as exc:
+                self.show_error(str(exc))
+
+    def export_trace_dialog(self) -> None:
+        if self.session is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Trace CSV", "trace.csv", "CSV (*.csv)")
+        if path:
+            try:
+                export.export_trace_csv(self.session.trace, path)
+            except OSError as exc:
+                self.show_error(str(exc))
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+                break
+
+    # ---- view options --------------------------------------------------------------------
+
+    def _scale_font(self, factor: float) -> None:
+        settings = theme.font_settings()
+        settings.set_scale(settings.scale * factor)
+
+    def _projector(self, checked: bool) -> None:
+        theme.font_settings().set_scale(1.6 if checked else 1.0)
+
+    def _apply_font_scale(self, scale: float) -> None:
+        app = QApplication.instance()
+        f = app.font()
+        f.setPointSizeF(theme.font_settings().base_pt * scale)
+        app.setFont(f)
+        self.clock.setFont(theme.font(1.4, bold=True))
+        self.update()
+
+    def _fullscreen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def _show_shortcuts(self) -> None:
+        QMessageBox.information(
+            self,
+            "Keyboard shortcuts",
+            "Space  play / pause\n→  next event    ←  previous event\n[  slower    ]  faster\n"
+            "Home  start    End  end\nT  teaching mode\nCtrl+O  open    Ctrl+R  re-run with edits\n"
+            "Ctrl+P  screenshot    Ctrl+= / Ctrl+-  text size    F9  projector mode    F11  full screen",
+        )
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.update()
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.timer.stop()
+        if self.session is not None:
+            self.session.close()
+        super().closeEvent(event)

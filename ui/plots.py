@@ -1,0 +1,237 @@
+"""Plots over simulated time: battery state of charge, power per device, inference latency.
+
+Uses the measured fast pyqtgraph pattern (shared REFERENCE.md): one curve item per device
+kind (its colour) with NaN separators between devices and ``connect="finite"``, 1-px pens,
+fixed x range, ``skipFiniteCheck``, clip-to-view and peak downsampling; refreshed at about
+10 Hz by the window, with the playhead cursor. The selected device gets one thicker curve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+
+from ui import theme
+from ui.trace_index import TraceIndex
+
+pg.setConfigOptions(antialias=False, background=theme.BACKGROUND, foreground=theme.TEXT)
+MIN_POWER_W = 1e-4
+
+
+class TimeAxis(pg.AxisItem):
+    """Simulated seconds shown as clock time (hh:mm, with the day after 24 h)."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        out = []
+        for v in values:
+            v = max(0.0, float(v))
+            day, rem = divmod(int(round(v)), 86400)
+            h, rem = divmod(rem, 3600)
+            m, s = divmod(rem, 60)
+            clock = f"{h:02d}:{m:02d}" if spacing >= 60 else f"{h:02d}:{m:02d}:{s:02d}"
+            out.append(f"d{day + 1} {clock}" if day else clock)
+        return out
+
+
+def _kind_pen(kind: str, width: float = 1.0) -> pg.mkPen:
+    return pg.mkPen(theme.device_color(kind), width=width)
+
+
+class _Cache:
+    """numpy copies of growing per-device lists, rebuilt only when they grew."""
+
+    def __init__(self) -> None:
+        self._data: dict[tuple[str, str], tuple[int, np.ndarray, np.ndarray]] = {}
+
+    def get(self, key: tuple[str, str], xs: list[float], ys: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        n = len(xs)
+        hit = self._data.get(key)
+        if hit is not None and hit[0] == n:
+            return hit[1], hit[2]
+        x = np.asarray(xs[:n], dtype=float)
+        y = np.asarray(ys[:n], dtype=float)
+        self._data[key] = (n, x, y)
+        return x, y
+
+
+def _join(parts_x: list[np.ndarray], parts_y: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    if not parts_x:
+        return np.zeros(0), np.zeros(0)
+    nan = np.array([np.nan])
+    xs, ys = [], []
+    for x, y in zip(parts_x, parts_y, strict=True):
+        xs += [x, nan]
+        ys += [y, nan]
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+class PlotsPanel(pg.GraphicsLayoutWidget):
+    """Three stacked plots sharing the time axis; ``seek_requested(t)`` on a click."""
+
+    seek_requested = Signal(float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.index: TraceIndex | None = None
+        self.selected: str | None = None
+        self._cache = _Cache()
+        self._curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self._highlight: dict[str, pg.PlotDataItem] = {}
+        self.cursors: list[pg.InfiniteLine] = []
+        self.plot_soc = self._make_plot(0, "Battery", "%")
+        self.plot_power = self._make_plot(1, "Power", "W")
+        self.plot_latency = self._make_plot(2, "Inference latency", "ms")
+        self.plot_power.setLogMode(y=True)
+        self.plot_latency.setLogMode(y=True)
+        self.plot_soc.setYRange(0, 100, padding=0.02)
+        for p in (self.plot_power, self.plot_latency):
+            p.setXLink(self.plot_soc)
+        self.plot_soc.setToolTip("Battery state of charge (%), from the trace's battery samples")
+        self.plot_power.setToolTip(
+            "Power drawn per device (W, log scale): the profile's watts per power state"
+        )
+        self.plot_latency.setToolTip(
+            "Simulated on-device inference latency (ms, log scale), estimated from the ModelCard"
+        )
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self._last_key = None
+
+    def _make_plot(self, row: int, title: str, unit: str) -> pg.PlotItem:
+        plot = self.addPlot(row=row, col=0, axisItems={"bottom": TimeAxis("bottom")})
+        plot.setTitle(title, size=f"{int(10 * theme.font_settings().scale)}pt")
+        plot.setLabel("left", unit)
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setClipToView(True)
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.PLAYHEAD_COLOR, width=1))
+        plot.addItem(cursor, ignoreBounds=True)
+        self.cursors.append(cursor)
+        return plot
+
+    def set_index(self, index: TraceIndex | None) -> None:
+        for item in list(self._curves.values()) + list(self._highlight.values()):
+            item.getViewBox().removeItem(item) if item.getViewBox() else None
+        self._curves.clear()
+        self._highlight.clear()
+        self._cache = _Cache()
+        self._last_key = None
+        self.index = index
+        if index is None:
+            return
+        duration = max(1.0, index.duration_s)
+        self.plot_soc.setXRange(0, duration, padding=0.0)
+        kinds = sorted({d.kind for d in index.devices.values()})
+        for kind in kinds:
+            for plot_name, plot in (
+                ("soc", self.plot_soc),
+                ("power", self.plot_power),
+                ("lat", self.plot_latency),
+            ):
+                if plot_name == "lat":
+                    curve = pg.PlotDataItem(
+                        pen=None,
+                        symbol="o",
+                        symbolSize=4,
+                        symbolPen=None,
+                        symbolBrush=theme.device_color(kind),
+                    )
+                else:
+                    curve = pg.PlotDataItem(pen=_kind_pen(kind), connect="finite")
+                curve.setClipToView(True)
+                curve.setDownsampling(auto=True, method="peak")
+                plot.addItem(curve)
+                self._curves[(plot_name, kind)] = curve
+        for plot_name, plot in (("soc", self.plot_soc), ("power", self.plot_power)):
+            curve = pg.PlotDataItem(pen=pg.mkPen("#000000", width=2.5), connect="finite")
+            plot.addItem(curve)
+            self._highlight[plot_name] = curve
+
+    def set_duration(self, duration_s: float) -> None:
+        self.plot_soc.setXRange(0, max(1.0, duration_s), padding=0.0)
+
+    def select(self, name: str | None) -> None:
+        self.selected = name
+        self._last_key = None
+
+    def _on_click(self, event) -> None:
+        for plot in (self.plot_soc, self.plot_power, self.plot_latency):
+            vb = plot.getViewBox()
+            if vb.sceneBoundingRect().contains(event.scenePos()):
+                self.seek_requested.emit(float(vb.mapSceneToView(event.scenePos()).x()))
+                return
+
+    def _soc_segment(self, name: str, t: float) -> tuple[np.ndarray, np.ndarray] | None:
+        cols = self.index.devices[name]
+        if cols.capacity_wh is None:
+            return None
+        x, y = self._cache.get((name, "soc"), cols.battery_t, cols.battery_soc)
+        cut = int(np.searchsorted(x, t, side="right"))
+        soc_now = cols.soc_at(t)
+        xs = np.append(x[:cut], t)
+        ys = np.append(y[:cut], soc_now if soc_now is not None else np.nan) * 100.0
+        return xs, ys
+
+    def _power_segment(self, name: str, t: float) -> tuple[np.ndarray, np.ndarray] | None:
+        cols = self.index.devices[name]
+        x, y = self._cache.get((name, "power"), cols.power_t, cols.power_w)
+        cut = int(np.searchsorted(x, t, side="right"))
+        if cut == 0:
+            return None
+        xs = np.empty(2 * cut)
+        ys = np.empty(2 * cut)
+        xs[0::2] = x[:cut]
+        xs[1:-1:2] = x[1:cut]
+        xs[-1] = t
+        ys[0::2] = y[:cut]
+        ys[1::2] = y[:cut]
+        return xs, np.maximum(ys, MIN_POWER_W)
+
+    def refresh(self, t: float) -> None:
+        """Redraw the curves up to ``t`` and move the cursors (call at ~10 Hz)."""
+        for c in self.cursors:
+            c.setValue(t)
+        index = self.index
+        if index is None:
+            return
+        key = (index.version, round(t, 3), self.selected)
+        if key == self._last_key:
+            return
+        self._last_key = key
+        by_kind: dict[str, list[str]] = {}
+        for name, cols in index.devices.items():
+            by_kind.setdefault(cols.kind, []).append(name)
+        for kind, names in by_kind.items():
+            for plot_name, seg in (("soc", self._soc_segment), ("power", self._power_segment)):
+                curve = self._curves.get((plot_name, kind))
+                if curve is None:
+                    continue
+                parts = [s for s in (seg(n, t) for n in names) if s is not None and len(s[0])]
+                xs, ys = _join([p[0] for p in parts], [p[1] for p in parts])
+                curve.setData(xs, ys, connect="finite", skipFiniteCheck=True)
+            curve = self._curves.get(("lat", kind))
+            if curve is not None:
+                xs_l, ys_l = [], []
+                for n in names:
+                    cols = index.devices[n]
+                    if not cols.infer_t:
+                        continue
+                    start, end = self._cache.get((n, "infer"), cols.infer_t, cols.infer_end)
+                    cut = int(np.searchsorted(end, t, side="right"))
+                    lo = max(0, cut - 3000)  # plenty for a readable scatter
+                    xs_l.append(end[lo:cut])
+                    ys_l.append(np.maximum(1e-3, (end[lo:cut] - start[lo:cut]) * 1000.0))
+                if xs_l:
+                    curve.setData(np.concatenate(xs_l), np.concatenate(ys_l), skipFiniteCheck=True)
+                else:
+                    curve.setData([], [])
+        for plot_name, seg in (("soc", self._soc_segment), ("power", self._power_segment)):
+            curve = self._highlight[plot_name]
+            s = seg(self.selected, t) if self.selected in index.devices else None
+            if s is None:
+                curve.setData([], [])
+            else:
+                curve.setData(s[0], s[1], connect="finite", skipFiniteCheck=True)

@@ -1,0 +1,176 @@
+"""One palette for every view: a colour per device kind, message kind and escalation stage.
+
+Colours come from the Okabe–Ito (device kinds) and Paul Tol "bright" (message kinds) sets,
+which stay distinguishable under the common colour-vision deficiencies. A colour means one
+thing everywhere (topology, plots, timeline, log). ``font_scale`` enlarges all text for a
+projector; views read :func:`font` instead of hard-coding point sizes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QColor, QFont
+
+DEVICE_KIND_COLORS: dict[str, str] = {
+    "watch": "#E69F00",  # orange
+    "phone": "#0072B2",  # blue
+    "camera": "#009E73",  # bluish green
+    "speaker": "#CC79A7",  # reddish purple
+    "hub": "#56B4E9",  # sky blue
+    "cloud": "#5A5A5A",  # dark grey
+}
+UNKNOWN_DEVICE_COLOR = "#999999"
+
+MESSAGE_KIND_COLORS: dict[str, str] = {
+    "hr": "#66CCEE",  # cyan
+    "ecg": "#AA3377",  # purple
+    "alert": "#EE6677",  # red
+    "ack": "#BBBBBB",  # grey
+    "deploy": "#228833",  # green
+    "fl_update": "#CCBB44",  # yellow
+    "model": "#4477AA",  # blue
+}
+UNKNOWN_MESSAGE_COLOR = "#7F7F7F"
+
+STAGE_COLORS: dict[str, str] = {
+    "watch_flag": "#DDAA33",
+    "phone_confirm": "#EE7733",
+    "doctor_alert": "#CC3311",
+}
+UNKNOWN_STAGE_COLOR = "#882255"
+
+EPISODE_COLOR = "#332288"
+INFERENCE_ALPHA = 200
+BACKGROUND = "#FFFFFF"
+PANEL_BACKGROUND = "#F7F7F7"
+TEXT = "#202020"
+MUTED_TEXT = "#707070"
+LINK_COLOR = "#606060"
+LINK_DOWN_COLOR = "#D55E00"
+OFF_COLOR = "#C8C8C8"
+PLAYHEAD_COLOR = "#D55E00"
+
+LINK_STYLES: dict[str, dict] = {
+    # pen width (px) and Qt dash pattern name per link type
+    "ble": {"width": 2.0, "dash": "dot", "label": "BLE"},
+    "wifi": {"width": 2.5, "dash": "solid", "label": "Wi-Fi"},
+    "wan": {"width": 3.0, "dash": "dash", "label": "WAN"},
+}
+DEFAULT_LINK_STYLE = {"width": 2.0, "dash": "solid", "label": "link"}
+
+# Kinds of record shown in the event log and timeline, with their display names.
+RECORD_KIND_LABELS: dict[str, str] = {
+    "message": "message",
+    "inference": "inference",
+    "escalation": "escalation",
+    "episode": "episode (truth)",
+    "device": "device on/off",
+    "link": "link up/down",
+    "power": "power state",
+    "battery": "battery sample",
+    "activity": "activity",
+    "narration": "narration",
+    "note": "note",
+}
+
+
+def device_color(kind: str | None) -> QColor:
+    return QColor(DEVICE_KIND_COLORS.get(kind or "", UNKNOWN_DEVICE_COLOR))
+
+
+def message_color(kind: str | None) -> QColor:
+    return QColor(MESSAGE_KIND_COLORS.get(kind or "", UNKNOWN_MESSAGE_COLOR))
+
+
+def stage_color(stage: str | None) -> QColor:
+    return QColor(STAGE_COLORS.get(stage or "", UNKNOWN_STAGE_COLOR))
+
+
+def link_style(link_type: str | None) -> dict:
+    key = (link_type or "").lower().replace("-", "").replace("_", "")
+    return LINK_STYLES.get(key, DEFAULT_LINK_STYLE)
+
+
+class _FontSettings(QObject):
+    """Holds the font scale; ``changed`` fires when the user enlarges or shrinks text."""
+
+    changed = Signal(float)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = 1.0
+        self.base_pt = 10.0
+
+    def set_scale(self, scale: float) -> None:
+        scale = max(0.7, min(2.5, round(scale, 2)))
+        if scale != self.scale:
+            self.scale = scale
+            self.changed.emit(scale)
+
+
+_settings: _FontSettings | None = None
+
+
+def font_settings() -> _FontSettings:
+    """The process-wide font settings (created on first use, after QApplication exists)."""
+    global _settings
+    if _settings is None:
+        _settings = _FontSettings()
+    return _settings
+
+
+def font(size_factor: float = 1.0, bold: bool = False) -> QFont:
+    """A font scaled by the projector setting; ``size_factor`` relative to body text."""
+    settings = font_settings()
+    f = QFont()
+    f.setPointSizeF(settings.base_pt * settings.scale * size_factor)
+    f.setBold(bold)
+    return f
+
+
+def format_time(t_s: float, with_day: bool = True) -> str:
+    """Simulated time as ``d1 10:23:45`` (days counted from 1) or ``10:23:45``."""
+    t = max(0.0, float(t_s))
+    day, rem = divmod(int(t), 86400)
+    h, rem = divmod(rem, 3600)
+    m, s = divmod(rem, 60)
+    clock = f"{h:02d}:{m:02d}:{s:02d}"
+    return f"d{day + 1} {clock}" if with_day and t >= 86400 else clock
+
+
+def format_duration(d_s: float | None) -> str:
+    if d_s is None or d_s != d_s:
+        return "–"
+    d = float(d_s)
+    if d < 1:
+        return f"{d * 1000:.0f} ms"
+    if d < 120:
+        return f"{d:.1f} s"
+    if d < 7200:
+        return f"{d / 60:.1f} min"
+    return f"{d / 3600:.1f} h"
+
+
+def format_energy(j: float) -> str:
+    if j < 1:
+        return f"{j * 1000:.1f} mJ"
+    if j < 3600:
+        return f"{j:.1f} J"
+    return f"{j / 3600:.2f} Wh"
+
+
+def format_power(w: float) -> str:
+    if w < 1e-3:
+        return f"{w * 1e6:.0f} µW"
+    if w < 1:
+        return f"{w * 1000:.1f} mW"
+    return f"{w:.2f} W"
+
+
+def format_bytes(n: float) -> str:
+    n = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"

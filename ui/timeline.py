@@ -1,0 +1,234 @@
+"""Timeline: one lane per device; inferences, transfers and escalation stages as bars.
+
+A window of simulated time follows the playhead (mouse wheel zooms). Transfers are drawn as
+a bar in the sender's lane and a thin line to the receiver's lane at arrival, so a chain
+watch → phone → cloud reads left to right like a sequence diagram. Only the records inside
+the window are fetched (bisect), so a repaint costs what is visible.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QWidget
+
+from ui import theme
+from ui.trace_index import TraceIndex
+
+KIND_ORDER = ["watch", "phone", "camera", "speaker", "hub", "cloud"]
+MAX_ITEMS = 4000
+
+
+class TimelineView(QWidget):
+    """See module docstring; ``seek_requested(t)`` when the user clicks a time."""
+
+    seek_requested = Signal(float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.index: TraceIndex | None = None
+        self.t = 0.0
+        self.window_s = 600.0
+        self.lanes: list[str] = []
+        self.selected: str | None = None
+        self.setMinimumHeight(140)
+        self.setMouseTracking(False)
+        self.setToolTip(
+            "Timeline — top band: anomaly episodes (truth). Lanes: bars = inferences (device colour), "
+            "lower bars = transfers (message colour) with a line to the receiver; diamonds = escalation "
+            "stages. Click to seek, wheel to zoom."
+        )
+
+    def set_index(self, index: TraceIndex | None) -> None:
+        self.index = index
+        self.lanes = []
+        if index is not None:
+            order = {k: i for i, k in enumerate(KIND_ORDER)}
+            self.lanes = sorted(index.devices, key=lambda n: (order.get(index.devices[n].kind, 99), n))
+        self.update()
+
+    def select(self, name: str | None) -> None:
+        self.selected = name
+        self.update()
+
+    def show_time(self, t: float) -> None:
+        self.t = t
+        self.update()
+
+    # ---- geometry ------------------------------------------------------------------------
+
+    def _label_w(self) -> float:
+        return 90.0 * theme.font_settings().scale
+
+    def _window(self) -> tuple[float, float]:
+        t0 = self.t - self.window_s * 0.8
+        return t0, t0 + self.window_s
+
+    def _x(self, t: float, t0: float) -> float:
+        lw = self._label_w()
+        return lw + (t - t0) / self.window_s * (self.width() - lw - 4)
+
+    def _t_at(self, x: float) -> float:
+        lw = self._label_w()
+        t0, _ = self._window()
+        return t0 + (x - lw) / max(1.0, self.width() - lw - 4) * self.window_s
+
+    def _lane_geometry(self) -> tuple[float, float]:
+        top = 18.0 + 14.0  # time ruler + episodes band
+        n = max(1, len(self.lanes))
+        return top, max(6.0, (self.height() - top - 2) / n)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        factor = 0.8 if event.angleDelta().y() > 0 else 1.25
+        self.window_s = min(7 * 86400.0, max(2.0, self.window_s * factor))
+        self.update()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.position().x() > self._label_w():
+            self.seek_requested.emit(max(0.0, self._t_at(event.position().x())))
+
+    # ---- drawing -------------------------------------------------------------------------
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(theme.BACKGROUND))
+        index = self.index
+        if index is None:
+            return
+        t0, t1 = self._window()
+        lw = self._label_w()
+        top, lane_h = self._lane_geometry()
+        px_s = self.window_s / max(1.0, self.width() - lw)  # seconds per pixel
+        lane_y = {name: top + k * lane_h for k, name in enumerate(self.lanes)}
+        f = theme.font(0.8 if lane_h >= 14 else 0.65)
+        p.setFont(f)
+        # lanes and labels
+        for k, name in enumerate(self.lanes):
+            y = lane_y[name]
+            if k % 2:
+                p.fillRect(QRectF(0, y, self.width(), lane_h), QColor("#F3F3F3"))
+            if name == self.selected:
+                p.fillRect(QRectF(0, y, self.width(), lane_h), QColor(255, 230, 160, 120))
+            p.fillRect(QRectF(2, y + 2, 5, lane_h - 4), theme.device_color(index.devices[name].kind))
+            p.setPen(QColor(theme.TEXT))
+            p.drawText(QRectF(10, y, lw - 12, lane_h), Qt.AlignmentFlag.AlignVCenter, name)
+        # device off spans
+        for name in self.lanes:
+            cols = index.devices[name]
+            if not cols.onoff_t:
+                continue
+            y = lane_y[name]
+            on_spans = list(zip(cols.onoff_t, cols.onoff_on, strict=True))
+            for i, (ts, on) in enumerate(on_spans):
+                if on:
+                    continue
+                te = on_spans[i + 1][0] if i + 1 < len(on_spans) else index.duration_s
+                if te < t0 or ts > t1:
+                    continue
+                p.fillRect(
+                    QRectF(
+                        self._x(max(ts, t0), t0),
+                        y + 1,
+                        self._x(min(te, t1), t0) - self._x(max(ts, t0), t0),
+                        lane_h - 2,
+                    ),
+                    QColor(0, 0, 0, 35),
+                )
+        p.setClipRect(QRectF(lw, 0, self.width() - lw, self.height()))
+        # episodes (truth) band
+        lo = bisect.bisect_left(index.episode_t, t0 - 86400)
+        for ep in index.episodes[lo:]:
+            if ep.t > min(t1, self.t):
+                break
+            if ep.end_t < t0:
+                continue
+            x0, x1 = self._x(ep.t, t0), self._x(min(ep.end_t, self.t), t0)
+            c = QColor(theme.EPISODE_COLOR)
+            c.setAlpha(60)
+            p.fillRect(QRectF(x0, 18, max(2.0, x1 - x0), self.height() - 18), c)
+            p.fillRect(QRectF(x0, 18, max(2.0, x1 - x0), 12), QColor(theme.EPISODE_COLOR))
+            p.setPen(QColor("#FFFFFF"))
+            p.drawText(
+                QRectF(x0 + 2, 18, max(2.0, x1 - x0), 12), Qt.AlignmentFlag.AlignVCenter, f"episode {ep.kind}"
+            )
+        shown = min(t1, self.t)
+        min_w = 2.0
+        # inferences
+        count = 0
+        for name in self.lanes:
+            cols = index.devices[name]
+            if not cols.infer_t:
+                continue
+            y = lane_y[name]
+            color = theme.device_color(cols.kind)
+            a = bisect.bisect_left(cols.infer_t, t0 - 600)
+            b = bisect.bisect_right(cols.infer_t, shown)
+            for k in range(a, b):
+                s, e = cols.infer_t[k], min(cols.infer_end[k], self.t)
+                if e < t0:
+                    continue
+                x0 = self._x(s, t0)
+                p.fillRect(QRectF(x0, y + lane_h * 0.12, max(min_w, (e - s) / px_s), lane_h * 0.38), color)
+                count += 1
+                if count > MAX_ITEMS:
+                    break
+        # transfers: bar in the sender's lane, line to the receiver at arrival
+        msgs = [m for m in index.messages_overlapping(t0, shown) if m.t <= self.t][-MAX_ITEMS:]
+        for m in msgs:
+            ys, yd = lane_y.get(m.src), lane_y.get(m.dst)
+            if ys is None:
+                continue
+            color = theme.message_color(m.msg_kind)
+            e = min(m.end_t, self.t)
+            x0, x1 = self._x(m.t, t0), self._x(e, t0)
+            p.fillRect(QRectF(x0, ys + lane_h * 0.55, max(min_w, x1 - x0), lane_h * 0.33), color)
+            if yd is not None:
+                pen = QPen(
+                    color, 1.0, Qt.PenStyle.SolidLine if m.status == "delivered" else Qt.PenStyle.DotLine
+                )
+                p.setPen(pen)
+                tip_t = e
+                y_tip = ys + (yd - ys) * (
+                    1.0 if m.end_t <= self.t else (tip_t - m.t) / max(1e-9, m.end_t - m.t)
+                )
+                p.drawLine(QPointF(x0, ys + lane_h * 0.7), QPointF(self._x(tip_t, t0), y_tip + lane_h * 0.5))
+        # escalation stages
+        lo = bisect.bisect_left(index.esc_t, t0)
+        hi = bisect.bisect_right(index.esc_t, shown)
+        r = max(3.0, min(7.0, lane_h * 0.4))
+        for esc in index.escalations[lo:hi]:
+            y = lane_y.get(esc.device)
+            if y is None:
+                continue
+            x = self._x(esc.t, t0)
+            cy = y + lane_h / 2
+            poly = QPolygonF([QPointF(x, cy - r), QPointF(x + r, cy), QPointF(x, cy + r), QPointF(x - r, cy)])
+            p.setPen(QPen(QColor("#000000"), 1.0))
+            p.setBrush(theme.stage_color(esc.stage))
+            p.drawPolygon(poly)
+            p.setPen(QColor(theme.TEXT))
+            p.drawText(QPointF(x + r + 2, cy + 4), esc.stage.replace("_", " "))
+        p.setClipping(False)
+        # time ruler and playhead
+        p.fillRect(QRectF(0, 0, self.width(), 16), QColor(theme.PANEL_BACKGROUND))
+        p.setPen(QColor(theme.MUTED_TEXT))
+        step = _nice_step(self.window_s / 6)
+        tick = (t0 // step + 1) * step
+        while tick < t1:
+            x = self._x(tick, t0)
+            p.drawLine(QPointF(x, 12), QPointF(x, 16))
+            p.drawText(QPointF(x + 2, 12), theme.format_time(tick, with_day=False))
+            tick += step
+        p.drawText(QPointF(4, 12), f"window {theme.format_duration(self.window_s)}")
+        xp = self._x(self.t, t0)
+        p.setPen(QPen(QColor(theme.PLAYHEAD_COLOR), 2.0))
+        p.drawLine(QPointF(xp, 0), QPointF(xp, self.height()))
+
+
+def _nice_step(raw: float) -> float:
+    for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400):
+        if s >= raw:
+            return float(s)
+    return 86400.0 * max(1, round(raw / 86400))

@@ -1,0 +1,288 @@
+"""What-if editing: change a battery, a link's loss, a model variant; schedule interventions.
+
+Edits become scenario overrides (dotted paths) and extra scheduled events; "Re-run" redoes the
+run from t = 0 with the same seed, so the difference you see is the edit, nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import theme
+from ui.session import Session
+
+INTERVENTIONS = {
+    "link_down": ("link", "link down (out of range / offline)"),
+    "device_off": ("device", "device switched off"),
+}
+
+
+def parse_clock(text: str) -> float:
+    """'10:30' → 37800 s; '1d 02:00' and plain seconds ('900') work too. Raises ValueError."""
+    text = text.strip().lower()
+    m = re.fullmatch(r"(?:(\d+)\s*d\s*)?(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
+    if m:
+        day, h, mi, s = m.groups()
+        return int(day or 0) * 86400 + int(h) * 3600 + int(mi) * 60 + int(s or 0)
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(s|min|h)?", text)
+    if m:
+        return float(m.group(1)) * {"s": 1, "min": 60, "h": 3600, None: 1}[m.group(2)]
+    raise ValueError(f"'{text}' is not a time: write hh:mm (e.g. 10:00) or seconds")
+
+
+def time_field(seconds: float) -> str:
+    """A scenario time string (the schema reads s / min / h suffixes)."""
+    if seconds % 3600 == 0:
+        return f"{int(seconds // 3600)}h"
+    if seconds % 60 == 0:
+        return f"{int(seconds // 60)}min"
+    return f"{seconds:g}s"
+
+
+def available_variants(model: str) -> list[str]:
+    try:
+        from models.cards import ARTIFACTS_DIR
+
+        return sorted(p.name.removesuffix(".card.json") for p in (ARTIFACTS_DIR / model).glob("*.card.json"))
+    except Exception:  # no artifacts yet
+        return []
+
+
+class WhatIfPanel(QWidget):
+    """Form controls bound to scenario fields; ``rerun_requested(overrides, extra_events)``."""
+
+    rerun_requested = Signal(dict, list)
+    error = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.session: Session | None = None
+        self.overrides: dict[str, Any] = {}
+        self.events: list[dict[str, Any]] = []
+        layout = QVBoxLayout(self)
+        hint = QLabel("Change the house, then Re-run: same seed, so any difference comes from your edit.")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+
+        box = QGroupBox("Battery")
+        form = QFormLayout(box)
+        self.battery_device = QComboBox()
+        self.battery_wh = QDoubleSpinBox()
+        self.battery_wh.setRange(0.001, 1000.0)
+        self.battery_wh.setDecimals(3)
+        self.battery_wh.setSuffix(" Wh")
+        self.battery_wh.setToolTip("Battery capacity in watt-hours (devices.<name>.battery.capacity_wh)")
+        set_battery = QPushButton("Set")
+        set_battery.clicked.connect(self._add_battery)
+        row = QHBoxLayout()
+        row.addWidget(self.battery_wh)
+        row.addWidget(set_battery)
+        form.addRow("device", self.battery_device)
+        form.addRow("capacity", row)
+        self.battery_device.currentIndexChanged.connect(self._battery_device_changed)
+        layout.addWidget(box)
+
+        box = QGroupBox("Link quality")
+        form = QFormLayout(box)
+        self.link_box = QComboBox()
+        self.link_loss = QDoubleSpinBox()
+        self.link_loss.setRange(0.0, 0.99)
+        self.link_loss.setSingleStep(0.05)
+        self.link_loss.setToolTip("Probability that one transmission attempt is lost (links.<name>.loss)")
+        set_link = QPushButton("Set")
+        set_link.clicked.connect(self._add_link)
+        row = QHBoxLayout()
+        row.addWidget(self.link_loss)
+        row.addWidget(set_link)
+        form.addRow("link", self.link_box)
+        form.addRow("loss", row)
+        layout.addWidget(box)
+
+        box = QGroupBox("Model variant")
+        form = QFormLayout(box)
+        self.model_box = QComboBox()
+        self.variant_box = QComboBox()
+        self.variant_box.setEditable(True)
+        set_model = QPushButton("Set")
+        set_model.clicked.connect(self._add_model)
+        row = QHBoxLayout()
+        row.addWidget(self.variant_box, 1)
+        row.addWidget(set_model)
+        form.addRow("device model", self.model_box)
+        form.addRow("variant", row)
+        self.model_box.currentIndexChanged.connect(self._model_changed)
+        layout.addWidget(box)
+
+        box = QGroupBox("Intervention")
+        form = QFormLayout(box)
+        self.kind_box = QComboBox()
+        for key, (_, label) in INTERVENTIONS.items():
+            self.kind_box.addItem(label, key)
+        self.target_box = QComboBox()
+        self.from_edit = QLineEdit("10:00")
+        self.until_edit = QLineEdit("11:00")
+        add = QPushButton("Schedule")
+        add.clicked.connect(self._add_event)
+        form.addRow("what", self.kind_box)
+        form.addRow("target", self.target_box)
+        row = QHBoxLayout()
+        row.addWidget(self.from_edit)
+        row.addWidget(QLabel("to"))
+        row.addWidget(self.until_edit)
+        form.addRow("from", row)
+        form.addRow("", add)
+        self.kind_box.currentIndexChanged.connect(self._fill_targets)
+        layout.addWidget(box)
+
+        layout.addWidget(QLabel("Edits for the next run:"))
+        self.edits = QListWidget()
+        self.edits.setMaximumHeight(120)
+        layout.addWidget(self.edits)
+        row = QHBoxLayout()
+        self.rerun = QPushButton("Re-run with edits")
+        self.rerun.setToolTip("Ctrl+R — rerun from t = 0 with the same seed")
+        self.rerun.setFont(theme.font(1.1, bold=True))
+        self.rerun.clicked.connect(self._emit_rerun)
+        clear = QPushButton("Clear edits")
+        clear.clicked.connect(self.clear)
+        row.addWidget(self.rerun, 1)
+        row.addWidget(clear)
+        layout.addLayout(row)
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        layout.addWidget(self.result)
+        layout.addStretch(1)
+
+    def set_session(self, session: Session | None) -> None:
+        self.session = session
+        idx = session.index if session is not None else None
+        live = session is not None and session.spec is not None
+        for w in (self.rerun,):
+            w.setEnabled(live)
+            w.setToolTip("" if live else "A saved trace cannot be re-run: open its scenario instead")
+        self.battery_device.clear()
+        self.link_box.clear()
+        self.model_box.clear()
+        if idx is None:
+            return
+        for name, d in idx.devices.items():
+            if d.capacity_wh is not None:
+                self.battery_device.addItem(name, name)
+        for name in idx.links:
+            self.link_box.addItem(name, name)
+        for name, d in (idx.meta.get("devices") or {}).items():
+            for m in (d or {}).get("models") or []:
+                self.model_box.addItem(f"{name} · {m.get('model')}", (name, m.get("model"), m.get("variant")))
+        self._fill_targets()
+        if session is not None and session.spec is not None:
+            self.overrides = dict(session.spec.overrides)
+            self.events = list(session.spec.extra_events)
+            self._refresh_list()
+
+    def _battery_device_changed(self) -> None:
+        name = self.battery_device.currentData()
+        if self.session is not None and name in self.session.index.devices:
+            key = f"devices.{name}.battery.capacity_wh"
+            self.battery_wh.setValue(
+                float(self.overrides.get(key, self.session.index.devices[name].capacity_wh or 1.0))
+            )
+
+    def _model_changed(self) -> None:
+        data = self.model_box.currentData()
+        self.variant_box.clear()
+        if data:
+            _, model, variant = data
+            variants = available_variants(str(model)) or [str(variant)]
+            self.variant_box.addItems(variants)
+            self.variant_box.setCurrentText(str(variant))
+
+    def _fill_targets(self) -> None:
+        self.target_box.clear()
+        if self.session is None:
+            return
+        what = INTERVENTIONS[self.kind_box.currentData()][0]
+        names = self.session.index.links if what == "link" else self.session.index.devices
+        for name in names:
+            self.target_box.addItem(name, name)
+
+    def _add_battery(self) -> None:
+        name = self.battery_device.currentData()
+        if name:
+            self.overrides[f"devices.{name}.battery.capacity_wh"] = round(self.battery_wh.value(), 4)
+            self._refresh_list()
+
+    def _add_link(self) -> None:
+        name = self.link_box.currentData()
+        if name:
+            self.overrides[f"links.{name}.loss"] = round(self.link_loss.value(), 4)
+            self._refresh_list()
+
+    def _add_model(self) -> None:
+        data = self.model_box.currentData()
+        variant = self.variant_box.currentText().strip()
+        if data and variant:
+            device, model, _ = data
+            self.overrides[f"devices.{device}.models.{model}"] = variant
+            self._refresh_list()
+
+    def _add_event(self) -> None:
+        kind = self.kind_box.currentData()
+        target = self.target_box.currentData()
+        try:
+            t0 = parse_clock(self.from_edit.text())
+            t1 = parse_clock(self.until_edit.text())
+        except ValueError as exc:
+            self.error.emit(str(exc))
+            return
+        if t1 <= t0:
+            self.error.emit("The intervention must end after it starts (e.g. from 10:00 to 11:00).")
+            return
+        if not target:
+            return
+        field = INTERVENTIONS[kind][0]
+        self.events.append({"at": time_field(t0), "type": kind, field: target, "until": time_field(t1)})
+        self._refresh_list()
+
+    def add_override(self, path: str, value: Any) -> None:
+        self.overrides[path] = value
+        self._refresh_list()
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        self.events.append(dict(event))
+        self._refresh_list()
+
+    def clear(self) -> None:
+        self.overrides.clear()
+        self.events.clear()
+        self._refresh_list()
+
+    def _refresh_list(self) -> None:
+        self.edits.clear()
+        for k, v in self.overrides.items():
+            QListWidgetItem(f"{k} = {v}", self.edits)
+        for e in self.events:
+            target = e.get("link") or e.get("device")
+            QListWidgetItem(f"{e['type']} {target} {e['at']} → {e.get('until', '')}", self.edits)
+
+    def _emit_rerun(self) -> None:
+        self.rerun_requested.emit(dict(self.overrides), list(self.events))
+
+    def show_result(self, text: str) -> None:
+        self.result.setText(text)
