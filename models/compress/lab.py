@@ -46,33 +46,118 @@ class LabError(ValueError):
     """A problem the user can fix (unknown model, missing FP32 artifact...)."""
 
 
-def _dataset(spec: ZooSpec, split: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    path = CACHE_DIR / f"compress-{spec.name}-{split}-{n}-{seed}.npz"
+def _cached(key: str, make: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    path = CACHE_DIR / f"compress-{key}.npz"
     if path.exists():
         with np.load(path) as data:
             return data["x"], data["y"]
-    x, y = spec.make_dataset(split, n, seed)
+    x, y = make()
     x, y = np.ascontiguousarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=x, y=y)
     return x, y
 
 
+def _subsample(data: tuple[np.ndarray, np.ndarray], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    x, y = data
+    if len(x) <= n:
+        return x, y
+    index = np.sort(np.random.default_rng(seed).choice(len(x), n, replace=False))
+    return x[index], y[index]
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What the lab needs of a model, from the zoo (``models.zoo.ZOO``) or the health registry
+    (``models.train.REGISTRY``): the architecture, the classes and the three data splits."""
+
+    name: str
+    task: str
+    classes: tuple[str, ...]
+    input_shape: tuple[int, ...]
+    build: Callable[[], nn.Module]
+    load_splits: Callable[[], Splits]
+
+
+def _zoo_source(spec: ZooSpec) -> ModelSource:
+    n_train, n_val, n_test, seed = DATA_SIZES.get(spec.name, DEFAULT_DATA_SIZE)
+
+    def load_splits() -> Splits:
+        def split(name: str, n: int, seed: int):
+            return _cached(f"{spec.name}-{name}-{n}-{seed}", lambda: spec.make_dataset(name, n, seed))
+
+        # the test split is the one the zoo's fp32 card was measured on (same n and seed)
+        return Splits(
+            *split("train", n_train, seed + 1), *split("val", n_val, seed), *split("test", n_test, seed)
+        )
+
+    return ModelSource(
+        spec.name, spec.task, tuple(spec.classes), tuple(spec.input_shape), spec.build, load_splits
+    )
+
+
+def _registry_source(recipe) -> ModelSource:
+    n_train, n_val, _, _ = DEFAULT_DATA_SIZE
+
+    def load_splits() -> Splits:
+        seed = recipe.heldout_seed
+        train = _cached(
+            f"{recipe.name}-train-{n_train}", lambda: _subsample(recipe.training_data(), n_train, 0)
+        )
+        # validation: another held-out seed (other subjects/days); test: the fp32 card's held-out set
+        val = _cached(
+            f"{recipe.name}-val-{n_val}-{seed + 1}",
+            lambda: _subsample(recipe.heldout_data(seed + 1), n_val, 0),
+        )
+        test = _cached(f"{recipe.name}-test-{seed}", lambda: recipe.heldout_data(seed))
+        return Splits(*train, *val, *test)
+
+    return ModelSource(
+        recipe.name,
+        recipe.task,
+        tuple(recipe.classes),
+        tuple(recipe.input_shape),
+        recipe.build_model,
+        load_splits,
+    )
+
+
+def known_models() -> list[str]:
+    from models.train import REGISTRY
+
+    return sorted(set(ZOO) | set(REGISTRY))
+
+
+def model_source(model: str) -> ModelSource:
+    """The lab's view of ``model``; ``LabError`` naming the known models when it is unknown."""
+    if model in ZOO:
+        return _zoo_source(ZOO[model])
+    from models.train import REGISTRY
+
+    if model in REGISTRY:
+        return _registry_source(REGISTRY[model])
+    raise LabError(f"unknown model {model!r}; expected one of: {', '.join(known_models())}")
+
+
 @dataclass
 class Workbench:
-    """One model of the zoo with its trained FP32 weights and data."""
+    """One model with its trained FP32 weights and data."""
 
-    spec: ZooSpec
+    source: ModelSource
     fp32: nn.Module
     root: Path = ARTIFACTS_DIR
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        return self.source.name
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.source.classes
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.spec.input_shape)
+        return self.source.input_shape
 
     @property
     def artifact_dir(self) -> Path:
@@ -83,11 +168,7 @@ class Workbench:
 
     @cached_property
     def splits(self) -> Splits:
-        n_train, n_val, n_test, seed = DATA_SIZES.get(self.name, DEFAULT_DATA_SIZE)
-        x_train, y_train = _dataset(self.spec, "train", n_train, seed + 1)
-        x_val, y_val = _dataset(self.spec, "val", n_val, seed)
-        x_test, y_test = _dataset(self.spec, "test", n_test, seed)
-        return Splits(x_train, y_train, x_val, y_val, x_test, y_test)
+        return self.source.load_splits()
 
     @cached_property
     def fp32_card(self) -> ModelCard | None:
@@ -96,16 +177,17 @@ class Workbench:
 
 
 def open_workbench(model: str, root: Path = ARTIFACTS_DIR) -> Workbench:
-    """The workbench of a trained zoo model; ``LabError`` when it is unknown or untrained."""
-    if model not in ZOO:
-        raise LabError(f"unknown model {model!r}; expected one of: {', '.join(sorted(ZOO))}")
-    spec = ZOO[model]
-    weights = root / model / "fp32.pt"
+    """The workbench of a trained model; ``LabError`` when it is unknown or untrained."""
+    source = model_source(model)
+    weights = Path(root) / model / "fp32.pt"
     if not weights.exists():
         raise LabError(f"model {model!r} has no trained FP32 weights at {weights}; train it first")
-    net = spec.build()
-    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    return Workbench(spec=spec, fp32=net.eval(), root=root)
+    net = source.build()
+    try:
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    except RuntimeError as error:
+        raise LabError(f"{weights} does not match the current {model!r} architecture; retrain it") from error
+    return Workbench(source=source, fp32=net.eval(), root=Path(root))
 
 
 # ---------------------------------------------------------------- measuring
@@ -201,7 +283,7 @@ def evaluate(predict: Predict, bench: Workbench, latency: bool = True) -> Evalua
     hits = logits.argmax(1) == splits.y_test
     per_class = {
         cls: float(hits[splits.y_test == c].mean())
-        for c, cls in enumerate(bench.spec.classes)
+        for c, cls in enumerate(bench.classes)
         if (splits.y_test == c).any()
     }
     b1 = host_latency_ms(predict, splits.x_test, 1) if latency else float("nan")
@@ -314,8 +396,8 @@ def make_card(
     card = ModelCard(
         model=bench.name,
         variant=variant,
-        task=bench.spec.task,
-        classes=list(bench.spec.classes),
+        task=bench.source.task,
+        classes=list(bench.classes),
         input_shape=list(bench.input_shape),
         precision=precision,
         params=count_params(float_module),
