@@ -1,0 +1,81 @@
+"""The model zoo: one ``ZooSpec`` per model name, collected in ``ZOO``.
+
+A spec is everything needed to rebuild and feed a model without its training script:
+``spec.build()`` returns a fresh ``nn.Module`` (load a ``state_dict`` into it),
+``spec.make_dataset(split, n, seed)`` returns balanced ``(x, y)`` numpy arrays for the
+``train``, ``val`` or ``test`` (held-out users, voices or backgrounds) split.
+
+Each architecture module (``camera``, ``speaker``, ``gesture``, ``health``) exposes
+``SPECS: list[ZooSpec]``; they are imported here, so ``from models.zoo import ZOO`` is
+enough for the runtime, the trainer and the compression lab.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+
+@dataclass(frozen=True)
+class ZooSpec:
+    """How to build, feed and label one model of the zoo."""
+
+    name: str  # e.g. "camera_detector"
+    device_kind: str  # "camera", "speaker", "watch", "phone"
+    task: str  # one line for the card
+    classes: tuple[str, ...]
+    input_shape: tuple[int, ...]  # one sample, without the batch dimension
+    build: Callable[[], nn.Module]
+    make_dataset: Callable[[str, int, int], tuple[np.ndarray, np.ndarray]]
+
+
+_MODULES = ("camera", "speaker", "gesture", "health")
+
+
+def _collect() -> dict[str, ZooSpec]:
+    zoo: dict[str, ZooSpec] = {}
+    for module_name in _MODULES:
+        qualified = f"{__name__}.{module_name}"
+        if importlib.util.find_spec(qualified) is None:  # a teammate's module not written yet
+            continue
+        for spec in getattr(importlib.import_module(qualified), "SPECS", ()):
+            assert spec.name not in zoo, f"duplicate zoo name {spec.name}"
+            zoo[spec.name] = spec
+    return zoo
+
+
+ZOO: dict[str, ZooSpec] = _collect()
+
+
+def get(name: str) -> ZooSpec:
+    """The spec for ``name``; a ``KeyError`` lists the known names."""
+    try:
+        return ZOO[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; the zoo has {sorted(ZOO)}") from None
+
+
+def build(name: str) -> nn.Module:
+    """A fresh, untrained instance of model ``name`` (load a state_dict into it)."""
+    return get(name).build()
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """An eval-mode copy with each Conv followed by BatchNorm (in a Sequential) folded into one Conv."""
+    folded = copy.deepcopy(model).eval()
+    for module in folded.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        for i in range(len(module) - 1):
+            conv, bn = module[i], module[i + 1]
+            if isinstance(conv, nn.Conv1d | nn.Conv2d) and isinstance(bn, nn.BatchNorm1d | nn.BatchNorm2d):
+                module[i] = fuse_conv_bn_eval(conv, bn)
+                module[i + 1] = nn.Identity()
+    return folded
