@@ -68,7 +68,7 @@ def make_synthetic_trace(n_watch: int = 1, hours: float = 6.0):
         links[f"watch{k}-phone"] = {"type": "ble", "a": f"watch{k}", "b": "phone"}
     trace = Trace({"scenario": "Synthetic", "sim_time_s": duration, "devices": devices, "links": links})
     rows = []
-    for name, d in devices.items():
+    for name in devices:
         rows.append(PowerState(0.0, name, "idle", 0.05))
         rows.append(BatterySample(0.0, name, 1.0, 0.0))
     rows.append(Activity(0.0, "sleep"))

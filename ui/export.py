@@ -44,7 +44,7 @@ def export_summary_csv(summary: dict[str, Any], path: str | Path) -> Path:
 
 
 def export_trace_csv(trace: Trace, path: str | Path, until_s: float | None = None) -> Path:
-    """One row per record: ``t, kind`` then the union of all record fields (empty if absent)."""
+    """One row per record: ``t, record`` (its kind) then the union of all record fields (empty if absent)."""
     path = Path(path)
     fields: list[str] = []
     for cls in RECORD_TYPES.values():
@@ -54,7 +54,7 @@ def export_trace_csv(trace: Trace, path: str | Path, until_s: float | None = Non
     n = len(trace.records) if until_s is None else trace.index_at(until_s)
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["t", "kind", *fields])
+        w.writerow(["t", "record", *fields])
         for r in trace.records[:n]:
             d = r._asdict()
             w.writerow([d["t"], KIND_OF[type(r)], *(d.get(name, "") for name in fields)])

@@ -280,6 +280,9 @@ class DotsItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:  # noqa: N802
         return QRectF(-2 * SCENE_W, -2 * SCENE_W, 5 * SCENE_W, 5 * SCENE_W)
 
+    def shape(self) -> QPainterPath:
+        return QPainterPath()  # never hit by clicks
+
     def set_dots(self, dots: list[tuple[float, float, float, QColor, bool]]) -> None:
         if dots or self.dots:
             self.dots = dots
@@ -417,10 +420,9 @@ class TopologyView(QGraphicsView):
         self._fit()
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
-        item = self.itemAt(event.position().toPoint())
-        while item is not None and not isinstance(item, DeviceItem):
-            item = item.parentItem()
-        if isinstance(item, DeviceItem):
+        hits = [i for i in self.items(event.position().toPoint()) if isinstance(i, DeviceItem)]
+        item = hits[0] if hits else None
+        if item is not None:
             self.select(item.name)
             self.device_clicked.emit(item.name)
             event.accept()
