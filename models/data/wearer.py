@@ -39,7 +39,7 @@ ACTIVITIES = ("sleep", "rest", "commute", "exercise", "stress")
 RHYTHMS = ("normal", "tachycardia", "bradycardia", "af")
 EPISODE_KINDS = ("tachycardia", "bradycardia", "af")
 DAY_S = 86400.0
-SCREEN_CHANNELS = ("hr_norm", "accel_norm", "hr_valid")
+SCREEN_CHANNELS = ("hr_norm", "accel_norm", "hr_valid", "resting_hr_norm")
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,8 @@ def random_day(seed: int, n_episodes: int | None = None, duration_s: float = DAY
     return simulate_day(schedule, episodes, duration_s, rng)
 
 
-def _window_index(day: WearerDay, times_s: np.ndarray, window_s: float) -> np.ndarray:
+def window_index(day: WearerDay, times_s: np.ndarray, window_s: float = 300.0) -> np.ndarray:
+    """``(N, window_s / dt_s)`` sample indices of the window ending at each time (oldest first)."""
     length = int(round(window_s / day.dt_s))
     end = day.index_at(np.asarray(times_s, dtype=np.float64))
     return np.clip(end[:, None] - np.arange(length - 1, -1, -1)[None, :], 0, day.t_s.size - 1)
@@ -280,12 +281,13 @@ def _window_index(day: WearerDay, times_s: np.ndarray, window_s: float) -> np.nd
 
 def screening_windows(day: WearerDay, times_s: np.ndarray, window_s: float = 300.0) -> np.ndarray:
     """Screener input at each time: ``(N, 3, window_s / dt_s)`` float32 (see module doc)."""
-    idx = _window_index(day, times_s, window_s)
+    idx = window_index(day, times_s, window_s)
     x = np.stack(
         [
             (day.hr_bpm[idx] - 80.0) / 40.0,
             day.accel_g[idx] / 0.5,
             day.hr_valid[idx].astype(np.float32),
+            np.full(idx.shape, (day.resting_hr_bpm - 80.0) / 40.0, np.float32),
         ],
         axis=1,
     )
@@ -297,7 +299,7 @@ def screening_labels(
 ) -> np.ndarray:
     """1 = suspicious (at least ``min_episode_s`` of an episode in the window), 0 = none,
     -1 = ambiguous (a shorter part of an episode; left out of training and scoring)."""
-    idx = _window_index(day, times_s, window_s)
+    idx = window_index(day, times_s, window_s)
     episode_s = (day.rhythm[idx] != 0).sum(axis=1) * day.dt_s
     return np.where(episode_s >= min_episode_s, 1, np.where(episode_s > 0, -1, 0)).astype(np.int8)
 

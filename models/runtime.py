@@ -1,0 +1,149 @@
+"""Load a trained model variant and run it: the one place that knows which runtime runs what.
+
+``load(model, variant)`` returns a cached :class:`Predictor` with ``.card`` and
+``.predict_proba(x)``. Both variants of the health models run on ONNX Runtime, one thread:
+measured on this host (2 shared cores), ORT fp32 beat torch eager fp32 3-4x at batch 1 and
+1.1-2x at batch 64 (fp32 cards keep the torch numbers in ``extra``); INT8 is static QDQ on
+ORT, the fastest INT8 path measured (shared REFERENCE). A card whose ``runtime`` is
+``"torch"`` is run with torch eager instead (its artifact a ``.pt`` state dict).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from models.cards import ARTIFACTS_DIR, ModelCard, card_path
+
+CHUNK = 256
+_cache: dict[tuple[str, str, Path], Predictor] = {}
+_lock = threading.Lock()
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+class Predictor:
+    """A loaded model variant: ``predict_proba((N, *input_shape) float32) -> (N, n_classes)``."""
+
+    def __init__(self, input_shape, classes, card: ModelCard | None = None, name: str = "model"):
+        self.card = card
+        self.input_shape = tuple(input_shape)
+        self.classes = tuple(classes)
+        self.name = f"{card.model}/{card.variant}" if card is not None else name
+
+    def _logits(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities, computed in chunks of :data:`CHUNK` samples."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"{self.name} expects input (N, {', '.join(map(str, self.input_shape))}), got {x.shape}"
+            )
+        if len(x) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        parts = [self._logits(x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)]
+        return _softmax(np.concatenate(parts))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Index of the most probable class for each sample."""
+        return self.predict_proba(x).argmax(axis=1)
+
+
+class OrtPredictor(Predictor):
+    """An ONNX file on ONNX Runtime's CPU provider, one thread."""
+
+    def __init__(self, onnx_path: Path, input_shape, classes, card: ModelCard | None = None):
+        super().__init__(input_shape, classes, card, name=Path(onnx_path).name)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def _logits(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: x})[0]
+
+
+class TorchPredictor(Predictor):
+    """A torch module in eager mode, one thread."""
+
+    def __init__(self, module: torch.nn.Module, input_shape, classes, card: ModelCard | None = None):
+        super().__init__(input_shape, classes, card, name=type(module).__name__)
+        self.module = module.eval()
+
+    def _logits(self, x: np.ndarray) -> np.ndarray:
+        torch.set_num_threads(1)
+        with torch.inference_mode():
+            return self.module(torch.from_numpy(x)).numpy()
+
+
+def available(root: Path = ARTIFACTS_DIR) -> dict[str, list[str]]:
+    """Model name -> variants that have a card under ``root``."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(Path(root).glob("*/*.card.json")):
+        found.setdefault(path.parent.name, []).append(path.name.removesuffix(".card.json"))
+    return found
+
+
+def _describe(found: dict[str, list[str]]) -> str:
+    return (
+        "; ".join(f"{m}: {', '.join(v)}" for m, v in found.items()) or "none (run `python -m models.train`)"
+    )
+
+
+def load(model: str, variant: str = "fp32", root: Path = ARTIFACTS_DIR) -> Predictor:
+    """The cached predictor for ``model``/``variant``; ValueError naming what exists if absent."""
+    root = Path(root)
+    key = (model, variant, root)
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+        found = available(root)
+        if model not in found:
+            raise ValueError(f"unknown model {model!r}; available models and variants: {_describe(found)}")
+        if variant not in found[model]:
+            raise ValueError(
+                f"model {model!r} has no variant {variant!r}; available variants: {', '.join(found[model])}"
+            )
+        card = ModelCard.load(card_path(model, variant, root))
+        artifact = root / model / card.artifact
+        if card.runtime == "onnxruntime":
+            predictor: Predictor = OrtPredictor(artifact, card.input_shape, card.classes, card)
+        elif card.runtime == "torch":
+            module = load_torch(model, root, artifact)
+            predictor = TorchPredictor(module, card.input_shape, card.classes, card)
+        else:
+            raise ValueError(f"{card_path(model, variant, root)}: unknown runtime {card.runtime!r}")
+        _cache[key] = predictor
+        return predictor
+
+
+def load_torch(model: str, root: Path = ARTIFACTS_DIR, weights: Path | None = None) -> torch.nn.Module:
+    """The trained fp32 torch module (for fine-tuning, pruning, distillation), eval mode."""
+    from models.train import REGISTRY  # deferred: training code is only needed here
+
+    if model not in REGISTRY:
+        raise ValueError(f"unknown model {model!r}; registered: {', '.join(REGISTRY)}")
+    module = REGISTRY[model].build_model()
+    path = weights or Path(root) / model / "fp32.pt"
+    module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return module.eval()
+
+
+def clear_cache() -> None:
+    """Forget loaded predictors (after artifacts were regenerated)."""
+    with _lock:
+        _cache.clear()
