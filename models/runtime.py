@@ -5,12 +5,15 @@
 measured on this host (2 shared cores), ORT fp32 beat torch eager fp32 3-4x at batch 1 and
 1.1-2x at batch 64 (fp32 cards keep the torch numbers in ``extra``); INT8 is static QDQ on
 ORT, the fastest INT8 path measured (shared REFERENCE). A card whose ``runtime`` is
-``"torch"`` is run with torch eager instead (its artifact a ``.pt`` state dict).
+``"torch"`` is run with torch eager instead (its artifact a ``.pt`` state dict); other
+runtimes come from :func:`register_runtime` (the compression lab's loaders).
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,33 @@ from models.cards import ARTIFACTS_DIR, ModelCard, card_path
 
 CHUNK = 256
 _cache: dict[tuple[str, str, Path], Predictor] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # a plugin loader may call load() again
+
+# Card ``runtime`` -> loader(card, root) -> Predictor, for variants neither ONNX nor a plain
+# state dict (pruned, CSR, early exit...). Modules that provide them are imported on demand.
+RUNTIME_LOADERS: dict[str, Callable[[ModelCard, Path], Predictor]] = {}
+RUNTIME_MODULES: tuple[str, ...] = ("models.compress.loaders",)
+
+
+def register_runtime(name: str, loader: Callable[[ModelCard, Path], Predictor]) -> None:
+    """Teach :func:`load` to run cards whose ``runtime`` is ``name``."""
+    RUNTIME_LOADERS[name] = loader
+
+
+def _plugin_loader(runtime_name: str) -> Callable[[ModelCard, Path], Predictor] | None:
+    for module_name in RUNTIME_MODULES:
+        if runtime_name in RUNTIME_LOADERS:
+            break
+        module = importlib.import_module(module_name)
+        # a module listing RUNTIMES with load_variant_module(card, root) -> nn.Module
+        # is adapted without having to register itself
+        if runtime_name in getattr(module, "RUNTIMES", ()) and hasattr(module, "load_variant_module"):
+
+            def loader(card: ModelCard, root: Path, build=module.load_variant_module) -> Predictor:
+                return TorchPredictor(build(card, root), card.input_shape, card.classes, card)
+
+            register_runtime(runtime_name, loader)
+    return RUNTIME_LOADERS.get(runtime_name)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -125,8 +154,13 @@ def load(model: str, variant: str = "fp32", root: Path = ARTIFACTS_DIR) -> Predi
         elif card.runtime == "torch":
             module = load_torch(model, root, artifact)
             predictor = TorchPredictor(module, card.input_shape, card.classes, card)
+        elif (plugin := _plugin_loader(card.runtime)) is not None:
+            predictor = plugin(card, root)
         else:
-            raise ValueError(f"{card_path(model, variant, root)}: unknown runtime {card.runtime!r}")
+            known = ", ".join(["onnxruntime", "torch", *RUNTIME_LOADERS])
+            raise ValueError(
+                f"{card_path(model, variant, root)}: unknown runtime {card.runtime!r}; known: {known}"
+            )
         _cache[key] = predictor
         return predictor
 

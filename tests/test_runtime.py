@@ -71,7 +71,7 @@ def test_card_counts_match_the_network(model):
 def test_unknown_model_or_variant_is_explained():
     with pytest.raises(ValueError, match="available models and variants:.*ecg_verifier"):
         runtime.load("ecg_verifyer", "int8")
-    with pytest.raises(ValueError, match="available variants: fp32, int8"):
+    with pytest.raises(ValueError, match="available variants:.*fp32.*int8"):
         runtime.load("ecg_verifier", "int4")
 
 
