@@ -51,14 +51,16 @@ class ProgressBar:
         self.start = time.perf_counter()
         self.last_draw = -1.0
         self.tty = sys.stderr.isatty()
+        self.finished = False
 
     def __call__(self, sim_s: float) -> None:
         if not self.enabled:
             return
         wall = time.perf_counter() - self.start
         done = sim_s >= self.total_s
-        if not done and wall - self.last_draw < (0.1 if self.tty else 2.0):
+        if self.finished or (not done and wall - self.last_draw < (0.1 if self.tty else 2.0)):
             return
+        self.finished = done
         self.last_draw = wall
         frac = min(sim_s / self.total_s, 1.0)
         bar = "█" * int(frac * 30) + "░" * (30 - int(frac * 30))

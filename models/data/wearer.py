@@ -7,7 +7,7 @@ Time grid: ``dt_s`` (5 s by default), starting at 00:00 of day one.
 
 Activities (codes in :data:`ACTIVITIES`): ``sleep``, ``rest``, ``commute`` (walking),
 ``exercise`` (legitimately high heart rate, high wrist motion) and ``stress`` (benign sinus
-heart rate of 100-125 bpm at rest, rising and falling gradually: the confounder a fixed
+heart rate of 108-134 bpm at rest, rising and falling gradually: the confounder a fixed
 "above 120 bpm at rest" rule falls for).
 
 Rhythms (codes in :data:`RHYTHMS`): ``normal`` (sinus), ``tachycardia`` (paroxysmal: abrupt
@@ -206,7 +206,7 @@ def simulate_day(
             accel_level[sl] = rng.uniform(0.6, 1.1) * (1 + 0.15 * np.sin(np.arange(m) * dt_s / 90))
             tau_up[sl], tau_down[sl] = 30.0, 60.0
         elif block.activity == "stress":
-            target[sl] = rng.uniform(100, 125)
+            target[sl] = rng.uniform(108, 134)
             accel_level[sl] = 0.05
             tau_up[sl], tau_down[sl] = rng.uniform(150, 300), 240.0
     target += _ar1(rng, n, dt_s, 600.0, 3.0)  # slow autonomic drift

@@ -52,7 +52,9 @@ PARAMS_SCHEMA: dict[str, Any] = {
     "window_s": Field("duration", default=300.0, minimum=30.0),
     "flag_threshold": Field(float, default=0.5, minimum=0.0, maximum=1.0),
     "ecg_windows": Field(int, default=3, minimum=1, maximum=12),
-    "capture_cooldown_s": Field("duration", default=600.0, minimum=0.0),
+    "capture_cooldown_s": Field("duration", default=300.0, minimum=0.0),
+    "confirmations_needed": Field(int, default=2, minimum=1),
+    "confirm_window_s": Field("duration", default=1200.0, minimum=0.0),
     "confirm_threshold": Field(float, default=0.6, minimum=0.0, maximum=1.0),
     "exercise_accel_g": Field(float, default=0.3, minimum=0.0),
     "alert_holdoff_s": Field("duration", default=1800.0, minimum=0.0),
@@ -107,6 +109,7 @@ class App:
         self._outbox_signal = self.env.event()
         self._last_capture_s = -np.inf
         self._last_alert_s = -np.inf
+        self._confirmed_s: list[float] = []
         self.energy_j = {"ecg_capture": 0.0}
 
     # -- set-up ------------------------------------------------------------------------
@@ -318,7 +321,7 @@ class App:
     def _verify(self, item: dict[str, Any]):
         if not self.phone.on:
             return
-        probabilities = self.verifier.predict_proba(item["ecg"]).mean(axis=0)
+        probabilities = self.verifier.predict_proba(item["ecg"][:, None, :]).mean(axis=0)
         label = ECG_CLASSES[int(np.argmax(probabilities))]
         anomaly_p = float(1.0 - probabilities[ECG_CLASSES.index("normal")])
         ok = yield from self.phone.infer(
@@ -333,6 +336,15 @@ class App:
             self.sim.escalate(self.phone.name, "phone_dismiss", episode, label, why)
             return
         self.sim.escalate(self.phone.name, "phone_confirm", episode, label, f"p(anomaly) {anomaly_p:.2f}")
+        # Persistence: an isolated abnormal strip (e.g. a benign nocturnal sinus bradycardia
+        # the screener flagged once) waits for a follow-up capture before the doctor hears.
+        window = self.p["confirm_window_s"]
+        self._confirmed_s = [t for t in self._confirmed_s if self.env.now - t <= window] + [self.env.now]
+        if len(self._confirmed_s) < self.p["confirmations_needed"]:
+            self.sim.trace.append(
+                Note(self.env.now, self.phone.name, "follow-up", "waiting for a follow-up ECG to confirm")
+            )
+            return
         if self.env.now - self._last_alert_s < self.p["alert_holdoff_s"]:
             self.sim.trace.append(
                 Note(self.env.now, self.phone.name, "holdoff", "doctor already alerted recently")
@@ -356,7 +368,10 @@ class App:
     def baseline_alert_times(self) -> np.ndarray:
         """Times of the threshold rule's alerts over the day (vectorised over the HR grid)."""
         day = self.day
-        inactive = day.accel_g < self.p["baseline_inactive_accel_g"]
+        # "Seems inactive" is judged over the last two minutes of wrist motion, as a watch would.
+        width = max(int(round(120.0 / day.dt_s)), 1)
+        motion = np.convolve(day.accel_g, np.ones(width) / width)[: day.accel_g.size]
+        inactive = motion < self.p["baseline_inactive_accel_g"]
         high = (day.hr_bpm > self.p["baseline_high_bpm"]) & inactive & day.hr_valid
         low = (day.hr_bpm < self.p["baseline_low_bpm"]) & inactive & day.hr_valid
         need = int(round(self.p["baseline_sustain_s"] / day.dt_s))
@@ -397,15 +412,23 @@ class App:
         return {"health": health}
 
 
-def _score(episodes: list[Episode], alerts: list[float], until_s: float, grace_s: float) -> dict[str, Any]:
+def _score(
+    episodes: list[Episode], alerts: list[Escalation], until_s: float, grace_s: float
+) -> dict[str, Any]:
+    """An alert detects an episode if it came during it (or ``grace_s`` after), or if the
+    evidence it rests on was recorded during it (a queued ECG delivered late)."""
     detected = 0
     delays = []
     matched = set()
     for episode in episodes:
-        hits = [i for i, t in enumerate(alerts) if episode.t <= t <= episode.end_t + grace_s]
+        hits = [
+            i
+            for i, alert in enumerate(alerts)
+            if alert.episode == episode.episode or episode.t <= alert.t <= episode.end_t + grace_s
+        ]
         if hits:
             detected += 1
-            delays.append(alerts[hits[0]] - episode.t)
+            delays.append(alerts[hits[0]].t - episode.t)
             matched.update(hits)
     false_alarms = len(alerts) - len(matched)
     days = max(until_s, 1.0) / 86400.0
@@ -426,7 +449,7 @@ def health_metrics(trace: Trace, until_s: float | None = None, grace_s: float = 
     records = trace.until(until_s)
     episodes = [r for r in records if type(r) is Episode]
     escalations = [r for r in records if type(r) is Escalation]
-    cascade = _score(episodes, [r.t for r in escalations if r.stage == "doctor_alert"], until_s, grace_s)
+    cascade = _score(episodes, [r for r in escalations if r.stage == "doctor_alert"], until_s, grace_s)
     counts = {stage: 0 for stage in STAGES}
     for r in escalations:
         if r.stage != "baseline_alert":
@@ -434,6 +457,6 @@ def health_metrics(trace: Trace, until_s: float | None = None, grace_s: float = 
     cascade["escalations"] = counts
     cascade["episodes_by_kind"] = {k: sum(1 for e in episodes if e.kind == k) for k in wearer.EPISODE_KINDS}
     cascade["baseline"] = _score(
-        episodes, [r.t for r in escalations if r.stage == "baseline_alert"], until_s, grace_s
+        episodes, [r for r in escalations if r.stage == "baseline_alert"], until_s, grace_s
     )
     return cascade
