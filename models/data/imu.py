@@ -27,6 +27,7 @@ N_SAMPLES = int(RATE_HZ * WINDOW_S)
 CHANNELS: tuple[str, ...] = ("ax", "ay", "az", "gx", "gy", "gz")
 INPUT_SHAPE: tuple[int, ...] = (len(CHANNELS), N_SAMPLES)
 SPLITS: dict[str, int] = {"train": 0, "val": 1, "test": 2}
+VERSION = "2"  # bump when the generated data change (caches key on it)
 USERS_PER_SPLIT: dict[str, int] = {"train": 24, "val": 8, "test": 20}
 
 _T = np.arange(N_SAMPLES) / RATE_HZ

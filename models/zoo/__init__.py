@@ -34,6 +34,7 @@ class ZooSpec:
     input_shape: tuple[int, ...]  # one sample, without the batch dimension
     build: Callable[[], nn.Module]
     make_dataset: Callable[[str, int, int], tuple[np.ndarray, np.ndarray]]
+    data_version: str = "1"  # bumped whenever the generator's output changes: part of any cache key
 
 
 _MODULES = ("camera", "speaker", "gesture", "health")

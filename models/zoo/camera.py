@@ -52,5 +52,6 @@ SPECS = [
         input_shape=images.INPUT_SHAPE,
         build=CameraDetector,
         make_dataset=images.make_dataset,
+        data_version=images.VERSION,
     )
 ]

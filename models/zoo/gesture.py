@@ -49,5 +49,6 @@ SPECS = [
         input_shape=imu.INPUT_SHAPE,
         build=GestureIMU,
         make_dataset=imu.make_dataset,
+        data_version=imu.VERSION,
     )
 ]

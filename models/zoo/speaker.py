@@ -42,5 +42,6 @@ SPECS = [
         input_shape=audio.INPUT_SHAPE,
         build=KeywordSpotter,
         make_dataset=audio.make_dataset,
+        data_version=audio.VERSION,
     )
 ]
