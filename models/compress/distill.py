@@ -45,6 +45,35 @@ def kd_loss_fn(teacher_logits: np.ndarray, temperature: float = 4.0, alpha: floa
     return loss
 
 
+def mixup_ce_loss_fn(mixup: float, seed: int = 0):
+    """Cross-entropy on mixup inputs with mixed hard labels: the control for ``matching_loss_fn``."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, _idx: torch.Tensor) -> torch.Tensor:
+        lam = float(torch.distributions.Beta(mixup, mixup).sample()) if mixup > 0 else 1.0
+        perm = torch.randperm(len(xb), generator=generator)
+        logits = model(lam * xb + (1 - lam) * xb[perm])
+        return lam * F.cross_entropy(logits, yb) + (1 - lam) * F.cross_entropy(logits, yb[perm])
+
+    return loss
+
+
+def matching_loss_fn(teacher: nn.Module, mixup: float, temperature: float, seed: int = 0):
+    """Function matching (Beyer et al. 2022): the teacher labels the very mixup inputs the student sees."""
+    generator = torch.Generator().manual_seed(seed)
+    teacher = teacher.eval()
+
+    def loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, _idx: torch.Tensor) -> torch.Tensor:
+        lam = float(torch.distributions.Beta(mixup, mixup).sample()) if mixup > 0 else 1.0
+        mixed_x = lam * xb + (1 - lam) * xb[torch.randperm(len(xb), generator=generator)]
+        with torch.no_grad():
+            teacher_log_p = F.log_softmax(teacher(mixed_x) / temperature, dim=1)
+        student_log_p = F.log_softmax(model(mixed_x) / temperature, dim=1)
+        return temperature**2 * F.kl_div(student_log_p, teacher_log_p, log_target=True, reduction="batchmean")
+
+    return loss
+
+
 def distil(
     teacher: nn.Module,
     student: nn.Module,

@@ -32,11 +32,11 @@ torch.set_num_threads(1)
 CACHE_DIR = Path(__file__).resolve().parents[1] / "data" / "cache"
 # (n_train, n_val, n_test, seed): fine-tuning needs less data than training from scratch.
 DATA_SIZES: dict[str, tuple[int, int, int, int]] = {
-    "camera_detector": (4000, 800, 2000, 0),
+    "camera_detector": (4000, 1600, 2000, 0),
     "keyword_spotter": (4200, 700, 2100, 0),
     "gesture_imu": (4200, 700, 2100, 0),
 }
-DEFAULT_DATA_SIZE = (4000, 800, 2000, 0)
+DEFAULT_DATA_SIZE = (8000, 2000, 2000, 0)
 # A device "fits" a variant when it holds it in memory and answers within this time.
 PLAUSIBLE_LATENCY_S = 0.5
 

@@ -23,10 +23,13 @@ from models.compress.prune import load_csr_state_dict, resize_to_state_dict
 RUNTIMES = ("torch-resized", "torch-csr", "torch-early-exit")
 
 
-def load_variant_module(card: ModelCard, root: Path = ARTIFACTS_DIR) -> nn.Module:
-    """The eval-mode torch module of a compressed variant described by ``card``."""
+def load_variant_module(card: ModelCard, root: Path = ARTIFACTS_DIR, build=None) -> nn.Module:
+    """The eval-mode torch module of a compressed variant described by ``card``.
+
+    ``build`` makes the untrained architecture (default: the zoo's or the health registry's).
+    """
     path = Path(root) / card.model / card.artifact
-    base = model_source(card.model).build()
+    base = (build or model_source(card.model).build)()
     if card.runtime == "torch-resized":
         return resize_to_state_dict(base, torch.load(path, map_location="cpu", weights_only=True))
     if card.runtime == "torch-csr":

@@ -1,7 +1,9 @@
 """Read per-layer facts back from an ONNX artifact (what the file holds, not what we meant).
 
-Layers are named by their weight initializer (``features.3.0.weight`` → ``features.3.0``), which
-the torch exporter takes from the module path, so ONNX layers line up with torch modules.
+ONNX nodes are matched to torch layers by order: the weighted nodes of an exported chain
+appear in the graph in the order the Conv/Linear modules execute (pass that order as
+``layer_order``). Without it, a layer is named by its weight initializer, which the exporter
+takes from the module path unless an optimisation pass (BN folding) renamed it.
 """
 
 from __future__ import annotations
@@ -24,20 +26,28 @@ def _layer_name(weight: str) -> str:
     return weight.removesuffix(".weight").removesuffix("_quantized").removesuffix(".weight")
 
 
-def weighted_nodes(path: str | Path) -> dict[str, str]:
+def _named(pairs: list[tuple[str, str]], layer_order: list[str] | None) -> list[tuple[str, str]]:
+    """Replace the fallback names by ``layer_order`` when it lines up one to one."""
+    if layer_order is not None and len(layer_order) == len(pairs):
+        return [(layer, value) for layer, (_, value) in zip(layer_order, pairs, strict=True)]
+    return pairs
+
+
+def weighted_nodes(path: str | Path, layer_order: list[str] | None = None) -> dict[str, str]:
     """``{onnx node name: layer name}`` for the FP32 Conv/Gemm/MatMul nodes of a graph."""
     graph = onnx.load(str(path), load_external_data=False).graph
     initializers = {init.name for init in graph.initializer}
-    return {
-        node.name: _layer_name(node.input[1])
+    pairs = [
+        (_layer_name(node.input[1]), node.name)
         for node in graph.node
         if node.op_type in {"Conv", "Gemm", "MatMul"}
         and len(node.input) > 1
         and node.input[1] in initializers
-    }
+    ]
+    return {node: layer for layer, node in _named(pairs, layer_order)}
 
 
-def layer_precisions(path: str | Path) -> dict[str, str]:
+def layer_precisions(path: str | Path, layer_order: list[str] | None = None) -> dict[str, str]:
     """``{layer: "int8" | "fp16" | "fp32"}`` read from the weights each weighted node consumes.
 
     Handles QDQ graphs (weight → DequantizeLinear → Conv), operator-style dynamic graphs
@@ -46,7 +56,7 @@ def layer_precisions(path: str | Path) -> dict[str, str]:
     graph = onnx.load(str(path), load_external_data=False).graph
     initializers = {init.name: init for init in graph.initializer}
     producers = {out: node for node in graph.node for out in node.output}
-    precisions: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
     for node in graph.node:
         if node.op_type not in WEIGHTED_OPS:
             continue
@@ -67,8 +77,8 @@ def layer_precisions(path: str | Path) -> dict[str, str]:
         if source not in initializers:
             continue
         layer = _layer_name(weight_input if weight_input in initializers else source)
-        precisions[layer] = _PRECISION.get(initializers[source].data_type, "fp32")
-    return precisions
+        pairs.append((layer, _PRECISION.get(initializers[source].data_type, "fp32")))
+    return dict(_named(pairs, layer_order))
 
 
 def dominant_precision(precisions: dict[str, str]) -> str:

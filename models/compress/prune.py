@@ -551,6 +551,7 @@ __all__ = [
     "find_prunable_groups",
     "load_csr_state_dict",
     "magnitude_masks",
+    "prunable_layers",
     "resize_to_state_dict",
     "save_csr",
     "structured_prune",

@@ -37,7 +37,7 @@ class FakeQuantLayer(nn.Module):
         return scale, max(0, min(255, zero_point))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training:
+        if self.training or not bool(self.initialised):  # first call calibrates, even in eval
             with torch.no_grad():
                 lo, hi = x.min(), x.max()
                 if not bool(self.initialised):

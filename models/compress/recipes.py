@@ -41,6 +41,7 @@ from models.compress.lab import (
     Workbench,
     count_macs,
     evaluate,
+    macs_by_layer,
     make_card,
     open_workbench,
     ort_predict,
@@ -75,6 +76,11 @@ def _float_layers(bench: Workbench) -> dict[str, str]:
     return {name: "fp32" for name in prune.channel_widths(bench.fp32)}
 
 
+def layer_order(module: torch.nn.Module, bench: Workbench) -> list[str]:
+    """Conv/Linear layers in execution order (how ONNX nodes are matched to them)."""
+    return list(macs_by_layer(module, bench.input_shape))
+
+
 def _export(module: torch.nn.Module, bench: Workbench, tmp: Path) -> Path:
     return int8.export_onnx(copy.deepcopy(module).eval(), bench.input_shape, tmp / "float.onnx")
 
@@ -94,15 +100,22 @@ def _save_onnx_variant(
     bench.artifact_dir.mkdir(parents=True, exist_ok=True)
     artifact = bench.artifact_dir / f"{variant}.onnx"
     artifact.write_bytes(quantized.read_bytes())
+    evaluation = evaluate(ort_predict(artifact), bench)
+    fp32_logits = predict_logits(bench.fp32, bench.splits.x_test)
+    extra = {
+        **(extra or {}),
+        "test_kl_to_fp32": round(mixed.mean_kl(fp32_logits, evaluation.logits), 7),
+        "test_agreement_with_fp32": float((fp32_logits.argmax(1) == evaluation.logits.argmax(1)).mean()),
+    }
     card = make_card(
         bench,
         variant=variant,
         float_module=float_module,
         artifact=artifact,
         runtime="onnxruntime",
-        evaluation=evaluate(ort_predict(artifact), bench),
+        evaluation=evaluation,
         recipe=recipe,
-        precision_per_layer=onnx_layers.layer_precisions(artifact),
+        precision_per_layer=onnx_layers.layer_precisions(artifact, layer_order(float_module, bench)),
         extra=extra,
     )
     card.save(bench.artifact_dir / f"{variant}.card.json")
@@ -170,7 +183,7 @@ def mixed_recipe(
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         float_path = _export(bench.fp32, bench, tmp)
-        nodes = onnx_layers.weighted_nodes(float_path)
+        nodes = onnx_layers.weighted_nodes(float_path, layer_order(bench.fp32, bench))
         counter = iter(range(10_000))
 
         def quantize_excluding(excluded: list[str]) -> Path:
@@ -265,7 +278,7 @@ def _torch_variant(
 
 
 def sparse_recipe(
-    bench: Workbench, sparsity: float = 0.8, epochs: int = 3, lr: float = 3e-4
+    bench: Workbench, sparsity: float = 0.75, epochs: int = 6, lr: float = 1e-3
 ) -> tuple[str, ModelCard]:
     splits = bench.splits
     model = copy.deepcopy(bench.fp32)
@@ -314,7 +327,7 @@ def sparse_recipe(
 
 
 def structured_recipe(
-    bench: Workbench, amount: float = 0.5, epochs: int = 4, lr: float = 1e-3
+    bench: Workbench, amount: float = 0.5, epochs: int = 8, lr: float = 2e-3
 ) -> tuple[str, ModelCard]:
     splits = bench.splits
     pruned, plan = prune.structured_prune(bench.fp32, bench.example_input(), amount)
@@ -379,7 +392,7 @@ def distilled_recipe(
 # ---------------------------------------------------------------- early exit
 
 
-def early_exit_recipe(bench: Workbench, max_loss: float = 0.003) -> tuple[str, ModelCard]:
+def early_exit_recipe(bench: Workbench, max_loss: float = 0.002) -> tuple[str, ModelCard]:
     splits = bench.splits
     n = min(len(splits.x_train), 3000)
     model, choice, tried = early_exit.build_early_exit(
@@ -479,6 +492,7 @@ RECIPES: dict[str, Recipe] = {
         mixed_recipe,
         {
             "method": _METHOD,
+            "calib_size": _CALIB_OPTIONS["calib_size"],
             "fp32_budget": Option(float, 0.25, "largest fraction of weights kept FP32"),
             "max_layers": Option(int, 2, "most layers kept FP32"),
         },
@@ -487,15 +501,19 @@ RECIPES: dict[str, Recipe] = {
         "qat",
         "quantization-aware fine-tuning, then static INT8",
         qat_recipe,
-        {"epochs": Option(int, 2, "fine-tuning epochs"), "lr": Option(float, 1e-4, "learning rate")},
+        {
+            "epochs": Option(int, 2, "fine-tuning epochs"),
+            "lr": Option(float, 1e-4, "learning rate"),
+            "calib_size": _CALIB_OPTIONS["calib_size"],
+        },
     ),
     "sparse": Recipe(
         "sparse",
         "unstructured magnitude pruning, CSR storage",
         sparse_recipe,
         {
-            "sparsity": Option(float, 0.8, "fraction of weights set to zero"),
-            "epochs": Option(int, 3, "fine-tune epochs"),
+            "sparsity": Option(float, 0.75, "fraction of weights set to zero"),
+            "epochs": Option(int, 6, "fine-tune epochs"),
         },
     ),
     "pruned": Recipe(
@@ -504,7 +522,7 @@ RECIPES: dict[str, Recipe] = {
         structured_recipe,
         {
             "amount": Option(float, 0.5, "fraction of channels removed"),
-            "epochs": Option(int, 4, "fine-tune epochs"),
+            "epochs": Option(int, 8, "fine-tune epochs"),
         },
     ),
     "distilled": Recipe(
@@ -520,7 +538,7 @@ RECIPES: dict[str, Recipe] = {
         "early-exit",
         "early-exit head with a confidence threshold",
         early_exit_recipe,
-        {"max_loss": Option(float, 0.003, "largest validation accuracy loss allowed")},
+        {"max_loss": Option(float, 0.002, "largest validation accuracy loss allowed")},
     ),
 }
 
