@@ -46,20 +46,26 @@ def pure_simpy_events_per_s(n_events: int, n_processes: int = 8) -> float:
     return processed / (time.perf_counter() - start)
 
 
-def measure(repeats: int = 3) -> dict:
+def engine_seconds(sim: Simulation) -> float:
+    """Event-loop wall time minus the real model work done inside it (ECG synthesis and
+    the phone's verifier), which ``health_24h_wall_s`` reports whole."""
+    return sim.wall_s - sum(getattr(app, "model_s", 0.0) for app in sim.apps)
+
+
+def measure(repeats: int = 5) -> dict:
     build_start = time.perf_counter()
     sim = Simulation.from_file(HEALTH)
     build_s = time.perf_counter() - build_start
     sim.run()
     health_wall_s = build_s + sim.wall_s
-    hometwin_rate = sim.events_processed / sim.wall_s
     simpy_rates = []
-    hometwin_rates = [hometwin_rate]
+    hometwin_rates = [sim.events_processed / engine_seconds(sim)]
+    # Interleaved, best of N: both sides see the same machine load.
     for _ in range(repeats):
         simpy_rates.append(pure_simpy_events_per_s(sim.events_processed))
         again = Simulation.from_file(HEALTH)
         again.run()
-        hometwin_rates.append(again.events_processed / again.wall_s)
+        hometwin_rates.append(again.events_processed / engine_seconds(again))
     hometwin_best = max(hometwin_rates)
     simpy_best = max(simpy_rates)
     return {
@@ -71,13 +77,14 @@ def measure(repeats: int = 3) -> dict:
         "health_24h_wall_s": round(health_wall_s, 3),
         "health_build_s": round(build_s, 3),
         "health_event_loop_s": round(sim.wall_s, 3),
+        "health_model_work_in_loop_s": round(sum(app.model_s for app in sim.apps), 3),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     result = measure(args.repeats)
     if args.json:

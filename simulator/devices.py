@@ -9,6 +9,7 @@ time-to-empty at the new power, so an empty battery switches it off on time.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,9 @@ class Device:
         self.battery = battery
         self.position = position
         self.models: dict[str, Any] = {}  # model name → ModelCard of the hosted variant
-        self.compute = simpy.PriorityResource(self.env, capacity=1)
+        self._compute_busy = False
+        self._compute_waiting: list[tuple[int, int, simpy.Event]] = []
+        self._compute_seq = 0
         self.on = True
         self.charging = False
         self.state = initial_state
@@ -59,6 +62,10 @@ class Device:
         self._watch_generation = 0
         self._check_due_s = math.inf
         self.inferences = 0
+        self._costs: dict[tuple[int, int], CostEstimate] = {}
+        self._sampled_soc = -1.0
+        self._pending_burst_j = 0.0
+        self._sampled_charging = False
         self._record_power()
         self._watch_battery()
 
@@ -69,7 +76,7 @@ class Device:
 
     @property
     def compute_queue_len(self) -> int:
-        return len(self.compute.queue) + self.compute.count
+        return int(self._compute_busy) + len(self._compute_waiting)
 
     @property
     def state_of_charge(self) -> float:
@@ -137,41 +144,70 @@ class Device:
 
     # -- compute -----------------------------------------------------------------------
     def cost(self, card, batch: int = 1) -> CostEstimate:
-        return estimate_card(self.profile, card, batch)
+        """Estimated device cost of ``batch`` inferences of ``card`` (cached)."""
+        key = (id(card), batch)
+        cost = self._costs.get(key)
+        if cost is None:
+            cost = self._costs[key] = estimate_card(self.profile, card, batch)
+        return cost
 
     def infer(
         self, card, n_windows: int, label: str, score: float, priority: int = PRIORITY_NORMAL
     ) -> Generator[simpy.Event, Any, bool]:
         """Run ``card``'s model on ``n_windows`` inputs as one batch; returns False if the
         device is (or goes) off. ``label``/``score`` are the real model output, computed
-        by the caller with :mod:`models.runtime` (batched outside the event loop)."""
+        by the caller with :mod:`models.runtime` (batched outside the event loop).
+
+        Calls queue for the device's one compute unit, lower ``priority`` first. The
+        burst's energy (engine power × device latency) is drawn when it starts; it is on
+        the ``Inference`` record rather than a pair of power-state records, since bursts
+        last micro- to milliseconds."""
         if not self.on:
             return False
-        with self.compute.request(priority=priority) as slot:
-            yield slot
+        if self._compute_busy:
+            self._compute_seq += 1
+            ticket = self.env.event()
+            heapq.heappush(self._compute_waiting, (priority, self._compute_seq, ticket))
+            yield ticket
             if not self.on:
+                self._release_compute()
                 return False
-            cost = self.cost(card, n_windows)
-            now = self.env.now
-            self.sim.trace.append(
-                Inference(
-                    now,
-                    self.name,
-                    card.model,
-                    card.variant,
-                    n_windows,
-                    now + cost.latency_s,
-                    cost.energy_j,
-                    label,
-                    score,
-                )
+        else:
+            self._compute_busy = True
+        cost = self.cost(card, n_windows)
+        now = self.env.now
+        self.sim.trace.append(
+            Inference(
+                now,
+                self.name,
+                card.model,
+                card.variant,
+                n_windows,
+                now + cost.latency_s,
+                cost.energy_j,
+                label,
+                score,
             )
-            self.inferences += 1
-            engine_power_w = cost.energy_j / cost.latency_s if cost.latency_s > 0 else 0.0
-            self.add_load("compute", engine_power_w)
-            yield self.env.timeout(cost.latency_s)
-            self.remove_load("compute")
+        )
+        self.inferences += 1
+        self._draw_burst(cost.energy_j, cost.latency_s)
+        yield self.env.timeout(cost.latency_s)
+        self._release_compute()
         return self.on
+
+    def _release_compute(self) -> None:
+        if self._compute_waiting:
+            heapq.heappop(self._compute_waiting)[2].succeed()
+        else:
+            self._compute_busy = False
+
+    def _draw_burst(self, energy_j: float, duration_s: float) -> None:
+        """Account a compute burst: its energy is added now and reaches the battery with
+        the interval it falls in, at the next change or battery check (a burst of
+        micro- to milliseconds does not warrant integrating the battery by itself)."""
+        self.energy_j += energy_j
+        if self.battery is not None:
+            self._pending_burst_j += energy_j
 
     # -- internals -----------------------------------------------------------------------
     def _switch(self, on: bool, reason: str) -> None:
@@ -189,7 +225,9 @@ class Device:
         if duration_s > 0.0:
             self.energy_j += self.power_w * duration_s
             if self.battery is not None:
-                self.battery.step(self._battery_power_w(), duration_s)
+                burst_w = self._pending_burst_j / duration_s
+                self._pending_burst_j = 0.0
+                self.battery.step(self._battery_power_w() + burst_w, duration_s)
             self._last_change_s = now
 
     def _battery_power_w(self) -> float:
@@ -206,12 +244,22 @@ class Device:
 
     def _record_power(self) -> None:
         now = self.env.now
-        label = self.state if not self.loads else f"{self.state}+{'+'.join(self.loads)}"
+        label = f"{self.state}+{'+'.join(self.loads)}" if self.loads else self.state
         if self.charging:
             label += "+charging"
         trace = self.sim.trace
         trace.append(PowerState(now, self.name, label, self.power_w))
-        trace.append(BatterySample(now, self.name, self.state_of_charge, self.energy_j))
+        soc = self.state_of_charge
+        # Battery samples at every 0.05 % of charge (and on/off/charging changes) are
+        # plenty for plots; power states carry the exact energy.
+        if (
+            abs(soc - self._sampled_soc) >= 5e-4
+            or self.power_w == 0.0
+            or self.charging != self._sampled_charging
+        ):
+            self._sampled_soc = soc
+            self._sampled_charging = self.charging
+            trace.append(BatterySample(now, self.name, soc, self.energy_j))
 
     def _watch_battery(self) -> None:
         """Make sure a check is pending no later than the battery could empty (or fill).

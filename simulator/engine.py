@@ -7,6 +7,7 @@ identical trace, however it is sliced.
 
 from __future__ import annotations
 
+import gc
 import time
 import zlib
 from collections.abc import Callable
@@ -48,6 +49,7 @@ class Simulation:
         self.apps: list[Any] = []
         self._narrate_on: dict[str, list[str]] = {}
         self._build()
+        freeze_startup_objects_once()
 
     # -- construction --------------------------------------------------------------------
     @classmethod
@@ -301,6 +303,19 @@ class Simulation:
 
 
 _threads_set = False
+_frozen = False
+
+
+def freeze_startup_objects_once() -> None:
+    """Move everything alive after the first build (torch, onnxruntime, numpy modules:
+    hundreds of thousands of objects that live as long as the process) out of the cyclic
+    garbage collector's sight. Otherwise each full collection walks them all, and those
+    pauses, not the simulation, dominated the event loop's wall time."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
 
 
 def torch_threads_once() -> None:

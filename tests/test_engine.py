@@ -193,3 +193,29 @@ def test_compute_queue_serialises_inference():
     latency = watch.cost(card).latency_s
     assert ends == pytest.approx([latency, 2 * latency, 3 * latency])
     assert watch.inferences == 3
+    idle_energy = watch.profile.power_states_w["idle"] * sim.duration_s
+    assert watch.energy_j == pytest.approx(idle_energy + 3 * watch.cost(card).energy_j)
+
+
+def test_compute_queue_honours_priority():
+    from models.cards import ModelCard
+
+    card = ModelCard(
+        "toy", "fp32", "toy", ["a"], [1], "fp32", 10, 2_000_000, 4000, 100, 1.0, 0.1, 1.0, "", "", "torch"
+    )
+    sim = Simulation.from_dict(scenario(duration="1min"))
+    watch = sim.devices["watch"]
+    order = []
+
+    def job(name, priority):
+        yield from watch.infer(card, 1, "a", 1.0, priority)
+        order.append(name)
+
+    sim.env.process(job("first", 1))
+    sim.env.process(job("background", 2))
+    sim.env.process(job("urgent", 0))
+    sim.advance(1e-9)
+    assert watch.compute_queue_len == 3
+    sim.run()
+    assert order == ["first", "urgent", "background"]
+    assert watch.compute_queue_len == 0

@@ -19,7 +19,9 @@ EPISODES = [
     {"start": "02:30", "duration": "30min", "kind": "af"},
     {"start": "03:20", "duration": "20min", "kind": "tachycardia"},
 ]
-OUTAGE = [{"at": "03:15", "type": "link_down", "link": "watch-phone", "until": "04:10", "reason": "out of range"}]
+OUTAGE = [
+    {"at": "03:15", "type": "link_down", "link": "watch-phone", "until": "04:10", "reason": "out of range"}
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +39,29 @@ def test_cascade_detects_injected_episodes(short_run):
     assert health["detected"] >= 2
     assert health["escalations"]["watch_flag"] >= health["escalations"]["phone_confirm"] >= 1
     assert health["escalations"]["doctor_alert"] >= 2
-    stages = [r.stage for r in short_run.trace.records if type(r) is Escalation and r.stage != "baseline_alert"]
-    first = {stage: stages.index(stage) for stage in ("watch_flag", "ecg_capture", "ecg_sent", "phone_confirm", "doctor_alert")}
-    assert first["watch_flag"] < first["ecg_capture"] < first["ecg_sent"] < first["phone_confirm"] < first["doctor_alert"]
+    stages = [
+        r.stage for r in short_run.trace.records if type(r) is Escalation and r.stage != "baseline_alert"
+    ]
+    first = {
+        stage: stages.index(stage)
+        for stage in ("watch_flag", "ecg_capture", "ecg_sent", "phone_confirm", "doctor_alert")
+    }
+    assert (
+        first["watch_flag"]
+        < first["ecg_capture"]
+        < first["ecg_sent"]
+        < first["phone_confirm"]
+        < first["doctor_alert"]
+    )
 
 
 def test_out_of_range_ecg_is_queued_then_delivered(short_run):
     records = short_run.trace.records
     queued = [r for r in records if type(r) is Note and r.kind == "queued"]
     assert queued, "an ECG captured during the outage must be queued"
-    ecg_sent_after = [r for r in records if type(r) is Message and r.msg_kind == "ecg" and r.t >= 4 * 3600 + 600]
+    ecg_sent_after = [
+        r for r in records if type(r) is Message and r.msg_kind == "ecg" and r.t >= 4 * 3600 + 600
+    ]
     assert ecg_sent_after and ecg_sent_after[0].t == pytest.approx(4 * 3600 + 600, abs=1.0)
 
 
@@ -87,13 +102,17 @@ def test_same_seed_identical_different_seed_differs():
 
 
 def test_energy_conservation_in_the_health_scenario(short_run):
+    """Battery drop = power integrated over the power-state records + inference bursts."""
+    records = short_run.trace.records
     for name in ("watch", "phone"):
-        rows = [r for r in short_run.trace.records if type(r) is PowerState and r.device == name]
+        rows = [r for r in records if type(r) is PowerState and r.device == name]
         integrated = sum(a.power_w * (b.t - a.t) for a, b in zip(rows, rows[1:], strict=False))
         integrated += rows[-1].power_w * (short_run.now - rows[-1].t)
+        integrated += sum(r.energy_j for r in records if type(r) is Inference and r.device == name)
         device = short_run.devices[name]
-        assert device.energy_now_j() == pytest.approx(integrated, rel=1e-3)
+        assert device.energy_now_j() == pytest.approx(integrated, rel=1e-9)
     watch = short_run.devices["watch"]
+    watch._integrate()
     drop_j = (1.0 - watch.battery.state_of_charge) * watch.battery.capacity_j
     assert drop_j == pytest.approx(watch.energy_j, rel=1e-3)
 
@@ -101,7 +120,18 @@ def test_energy_conservation_in_the_health_scenario(short_run):
 def test_cli_run_writes_summary_and_trace(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "run", str(SCENARIO), "--seed", "3", "--until", "2h", "--out", str(out)],
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "run",
+            str(SCENARIO),
+            "--seed",
+            "3",
+            "--until",
+            "2h",
+            "--out",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -112,8 +142,16 @@ def test_cli_run_writes_summary_and_trace(tmp_path):
         assert key in summary
     for key in ("battery_start_pct", "battery_end_pct", "energy_j", "inferences"):
         assert key in summary["devices"]["watch"]
-    for key in ("episodes", "detected", "sensitivity", "false_alarms", "false_alarms_per_day",
-                "median_time_to_alert_s", "escalations", "baseline"):
+    for key in (
+        "episodes",
+        "detected",
+        "sensitivity",
+        "false_alarms",
+        "false_alarms_per_day",
+        "median_time_to_alert_s",
+        "escalations",
+        "baseline",
+    ):
         assert key in summary["health"]
     assert summary["seed"] == 3 and summary["sim_time_s"] == 7200
     assert Trace.load(out / "trace.jsonl.gz").meta["seed"] == 3

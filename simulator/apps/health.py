@@ -20,6 +20,7 @@ arrives. SimPy only schedules, and devices pay the estimated device cost of each
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Any
 
@@ -110,6 +111,7 @@ class App:
         self._last_capture_s = -np.inf
         self._last_alert_s = -np.inf
         self._confirmed_s: list[float] = []
+        self.model_s = 0.0  # wall time of real model work inside the event loop
         self.energy_j = {"ecg_capture": 0.0}
 
     # -- set-up ------------------------------------------------------------------------
@@ -174,7 +176,10 @@ class App:
         self.screen_times = np.arange(self.p["window_s"], self.sim.duration_s, period)
         windows = wearer.screening_windows(self.day, self.screen_times, self.p["window_s"])
         probabilities = self.screener.predict_proba(windows)
-        self.screen_scores = probabilities[:, 1].astype(float)
+        # Plain Python floats: numpy scalars would leak into SimPy's clock and slow every event.
+        self.screen_scores = [round(float(p), 4) for p in probabilities[:, 1]]
+        self.screen_times = self.screen_times.tolist()
+        self.baseline_times = self.baseline_alert_times().tolist()
         env = self.env
         env.process(self._wearer())
         env.process(self._episodes())
@@ -247,7 +252,7 @@ class App:
             if not self.watch.on:
                 continue
             label = "suspicious" if score >= threshold else "normal"
-            yield from self.watch.infer(card, 1, label, round(score, 4))
+            yield from self.watch.infer(card, 1, label, score)
             if score >= threshold and self.env.now - self._last_capture_s >= self.p["capture_cooldown_s"]:
                 self._last_capture_s = self.env.now
                 self.env.process(self._capture(self.env.now, score))
@@ -264,7 +269,9 @@ class App:
             return
         self.energy_j["ecg_capture"] += power_w * n * 10.0
         rng = self.sim.rng("ecg")
+        started = time.perf_counter()
         signals = np.stack([wearer.capture_ecg(self.day, t_s + 10.0 * k, rng) for k in range(n)])
+        self.model_s += time.perf_counter() - started
         accel = float(self.day.accel_g[self.day.index_at(t_s)])
         self.sim.escalate(
             self.watch.name, "ecg_capture", episode, "ecg", f"{n}×10 s, wrist motion {accel:.2f} g"
@@ -321,7 +328,9 @@ class App:
     def _verify(self, item: dict[str, Any]):
         if not self.phone.on:
             return
+        started = time.perf_counter()
         probabilities = self.verifier.predict_proba(item["ecg"][:, None, :]).mean(axis=0)
+        self.model_s += time.perf_counter() - started
         label = ECG_CLASSES[int(np.argmax(probabilities))]
         anomaly_p = float(1.0 - probabilities[ECG_CLASSES.index("normal")])
         ok = yield from self.phone.infer(
@@ -391,7 +400,7 @@ class App:
         return np.sort(np.asarray(alerts))
 
     def _baseline(self):
-        for t_s in self.baseline_alert_times():
+        for t_s in self.baseline_times:
             if t_s > self.env.now:
                 yield self.env.timeout(t_s - self.env.now)
             self.sim.trace.append(
