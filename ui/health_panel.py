@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import sys
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -68,13 +69,28 @@ def _metrics_fallback(index, t: float) -> dict[str, Any]:
     }
 
 
+class _HealthRecords:
+    """The slice of a trace the health metrics read (episodes and escalations), from the index.
+
+    ``health_metrics`` only looks at those two record kinds, so handing it this view instead
+    of the whole trace keeps a refresh at O(escalations) rather than O(records).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.index = session.index
+        self.end_time = session.duration_s
+
+    def until(self, t: float) -> list:
+        return self.index.episodes_until(t) + self.index.escalations_until(t)
+
+
 def health_metrics_at(session: Session, t: float) -> dict[str, Any]:
-    try:
-        from simulator.apps.health import health_metrics
-    except ImportError:
+    module = sys.modules.get("simulator.apps.health")
+    if module is None:  # no health app in this run (importing it would load torch for nothing)
         return _metrics_fallback(session.index, t)
+    health_metrics = module.health_metrics
     try:
-        result = health_metrics(session.trace, until_s=t)
+        result = health_metrics(_HealthRecords(session), until_s=t)
     except Exception:  # the app's helper may not accept a partial trace
         return _metrics_fallback(session.index, t)
     if isinstance(result, dict) and "health" in result and "episodes" not in result:

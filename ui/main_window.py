@@ -9,6 +9,9 @@ does all the work at once.
 
 from __future__ import annotations
 
+import copy
+import math
+import sys
 import time
 from pathlib import Path
 
@@ -32,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.trace import TraceError
+from simulator.trace import Trace, TraceError
 from ui import export, theme
 from ui.event_log import EventLog
 from ui.health_panel import HealthPanel, health_metrics_at
@@ -82,7 +85,9 @@ class MainWindow(QMainWindow):
         self.player = Player(speed=60.0)
         self.frame_count = 0
         self.frame_times: list[float] | None = None  # set to [] to record frame timestamps (bench)
-        self.first_frame_at: float | None = None
+        self.first_frame_at: float | None = None  # the first frame drawn (maybe the preview)
+        self.first_live_frame_at: float | None = None  # the first frame of a simulation
+        self.component_ms: dict[str, list[float]] | None = None  # per-part frame costs (bench)
         self.last_error: str | None = None
         self.error_dialog: QMessageBox | None = None
         self._compare: dict | None = None
@@ -295,6 +300,7 @@ class MainWindow(QMainWindow):
             if path.endswith(".gz") or path.endswith(".jsonl"):
                 session = Session.from_trace_file(path)
             else:
+                self._show_preview(scenario_file=path)
                 session = Session.from_spec(RunSpec(scenario_file=path))
         except (TraceError, ValueError, OSError) as exc:
             if not quiet:
@@ -312,12 +318,27 @@ class MainWindow(QMainWindow):
 
     def open_scenario_dict(self, scenario: dict, seed: int | None = None) -> bool:
         try:
+            self._show_preview(scenario=scenario)
             session = Session.from_spec(RunSpec(scenario=scenario, seed=seed))
         except (ValueError, OSError) as exc:
             self.show_error(str(exc), title="Cannot build the scenario")
             return False
         self.set_session(session)
         return True
+
+    def _show_preview(self, scenario_file: str | None = None, scenario: dict | None = None) -> None:
+        """Draw the house at t = 0 straight from the validated scenario while the simulation
+        is built (the first build loads torch and the models: a second or two)."""
+        if "torch" in sys.modules:
+            return  # building is quick now
+        meta = preview_meta(scenario_file, scenario)
+        if meta is None:
+            return  # the real build reports the error
+        self.set_session(Session.from_trace(Trace(meta)))
+        self.hint.setText(f"Building {meta['scenario']}: loading the models…")
+        self._tick()
+        self.repaint()
+        QApplication.processEvents()
 
     def set_session(self, session: Session | None, keep_time: bool = False) -> None:
         old = self.session
@@ -434,26 +455,40 @@ class MainWindow(QMainWindow):
         session = self.session
         if session is None:
             return
+        timing = self.component_ms
+        t0 = time.perf_counter()
         t = self.player.tick()
+        t1 = time.perf_counter()
         self.topology.show_time(t)
         k = self.frame_count
         self.frame_count += 1
-        if k % 3 == 0:
+        slow = None
+        phase = k % 6  # a six-frame cycle: at most one heavy view per frame
+        if phase in (0, 3):
             self._refresh_clock(t)
-        if k % 3 == 1:
+        if phase in (1, 4):
+            slow = "timeline"
             self.timeline.show_time(t)
-        if k % 6 == 2:
-            self.plots.refresh(t)
-        if k % 6 == 4:
+        elif phase in (0, 2, 5):
+            slow = "plots"
+            self.plots.refresh(t, {2: 0, 5: 1, 0: 2}[phase])
+        elif phase == 3:
+            slow = "log"
             self.log.refresh(t)
-        if k % 12 == 5:
-            self.health.refresh(t)
-            self._maybe_compare(t)
-        if k % 12 == 11:
-            self.inspector.refresh(t)
+            if k % 12 == 3:
+                slow = "log+health"
+                self.health.refresh(t)
+                self._maybe_compare(t)
+            else:
+                self.inspector.refresh(t)
         now = time.perf_counter()
+        if timing is not None:
+            timing.setdefault("player+sim", []).append(1000 * (t1 - t0))
+            timing.setdefault(slow or "topology", []).append(1000 * (now - t1))
         if self.first_frame_at is None:
             self.first_frame_at = now
+        if self.first_live_frame_at is None and session.spec is not None:
+            self.first_live_frame_at = now
         if self.frame_times is not None:
             self.frame_times.append(now)
 
@@ -654,3 +689,39 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.session.close()
         super().closeEvent(event)
+
+
+def preview_meta(scenario_file: str | None = None, scenario: dict | None = None) -> dict | None:
+    """Trace meta (devices, links, duration) of a scenario, without building the simulation."""
+    try:
+        from scenarios.schema import load_scenario, validate
+        from simulator.profiles import load_profile
+
+        spec = (
+            load_scenario(scenario_file) if scenario_file else validate(copy.deepcopy(scenario), "<scenario>")
+        )
+        devices = {}
+        n = len(spec["devices"])
+        for i, d in enumerate(spec["devices"]):
+            profile = load_profile(d["profile_path"])
+            capacity = None
+            if profile.battery is not None:
+                capacity = (d.get("battery") or {}).get("capacity_wh") or profile.battery["capacity_wh"]
+            angle = 2 * math.pi * i / max(n, 1)
+            devices[d["name"]] = {
+                "kind": profile.kind,
+                "profile": profile.name,
+                "capacity_wh": capacity,
+                "position": list(d.get("position") or (math.cos(angle), math.sin(angle))),
+                "models": [{"model": m, "variant": v} for m, v in (d.get("models") or {}).items()],
+            }
+        links = {ln["name"]: {"type": ln["type"], "a": ln["a"], "b": ln["b"]} for ln in spec["links"]}
+    except Exception:  # any problem: no preview, the real build will explain it
+        return None
+    return {
+        "scenario": spec["name"],
+        "description": spec.get("description", ""),
+        "sim_time_s": float(spec["duration"]),
+        "devices": devices,
+        "links": links,
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from ui import theme
 from ui.trace_index import TraceIndex
@@ -66,13 +67,21 @@ def _join(parts_x: list[np.ndarray], parts_y: list[np.ndarray]) -> tuple[np.ndar
     return np.concatenate(xs), np.concatenate(ys)
 
 
-class PlotsPanel(pg.GraphicsLayoutWidget):
-    """Three stacked plots sharing the time axis; ``seek_requested(t)`` on a click."""
+class PlotsPanel(QWidget):
+    """Three stacked plots sharing the time axis; ``seek_requested(t)`` on a click.
+
+    Each plot is its own widget so the window can refresh them on different frames: a
+    repaint then costs one plot, not three.
+    """
 
     seek_requested = Signal(float)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.widgets: list[pg.PlotWidget] = []
         self.index: TraceIndex | None = None
         self.selected: str | None = None
         self._cache = _Cache()
@@ -84,7 +93,12 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.plot_latency = self._make_plot(2, "Inference latency", "ms")
         self.plot_power.setLogMode(y=True)
         self.plot_latency.setLogMode(y=True)
+        # fixed ranges: the axes never re-layout while playing (log10 units on log plots)
         self.plot_soc.setYRange(0, 100, padding=0.02)
+        self.plot_power.setYRange(-4, 2.3, padding=0.0)
+        self.plot_latency.setYRange(-2, 4, padding=0.0)
+        for p in (self.plot_soc, self.plot_power, self.plot_latency):
+            p.enableAutoRange(y=False)
         for p in (self.plot_power, self.plot_latency):
             p.setXLink(self.plot_soc)
         self.plot_soc.setToolTip("Battery state of charge (%), from the trace's battery samples")
@@ -94,14 +108,22 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self.plot_latency.setToolTip(
             "Simulated on-device inference latency (ms, log scale), estimated from the ModelCard"
         )
-        self.scene().sigMouseClicked.connect(self._on_click)
-        self._last_key = None
+        self._last_key: dict[int, tuple] = {}
 
     def _make_plot(self, row: int, title: str, unit: str) -> pg.PlotItem:
-        plot = self.addPlot(row=row, col=0, axisItems={"bottom": TimeAxis("bottom")})
+        widget = pg.PlotWidget(axisItems={"bottom": TimeAxis("bottom")})
+        widget.scene().sigMouseClicked.connect(self._on_click)
+        self.layout().addWidget(widget)
+        self.widgets.append(widget)
+        plot = widget.getPlotItem()
         plot.setTitle(title, size=f"{int(10 * theme.font_settings().scale)}pt")
         plot.setLabel("left", unit)
-        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        plot.getAxis("left").setStyle(maxTextLevel=1)
+        for name in ("left", "bottom"):
+            # axes change only when a range does: blit them from a cache instead of replaying
+            # their drawing at every cursor move (measured: most of a plot repaint)
+            plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
         plot.setMouseEnabled(x=False, y=False)
@@ -118,7 +140,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         self._curves.clear()
         self._highlight.clear()
         self._cache = _Cache()
-        self._last_key = None
+        self._last_key = {}
         self.index = index
         if index is None:
             return
@@ -155,7 +177,7 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
 
     def select(self, name: str | None) -> None:
         self.selected = name
-        self._last_key = None
+        self._last_key = {}
 
     def _on_click(self, event) -> None:
         for plot in (self.plot_soc, self.plot_power, self.plot_latency):
@@ -190,45 +212,49 @@ class PlotsPanel(pg.GraphicsLayoutWidget):
         ys[1::2] = y[:cut]
         return xs, np.maximum(ys, MIN_POWER_W)
 
-    def refresh(self, t: float) -> None:
-        """Redraw the curves up to ``t`` and move the cursors (call at ~10 Hz)."""
-        for c in self.cursors:
-            c.setValue(t)
+    def refresh(self, t: float, which: int | None = None) -> None:
+        """Redraw plot ``which`` (0 battery, 1 power, 2 latency; None: all) up to ``t``."""
+        for k in (0, 1, 2) if which is None else (which,):
+            self._refresh_one(k, t)
+
+    def _refresh_one(self, which: int, t: float) -> None:
+        self.cursors[which].setValue(t)
         index = self.index
         if index is None:
             return
         key = (index.version, round(t, 3), self.selected)
-        if key == self._last_key:
+        if self._last_key.get(which) == key:
             return
-        self._last_key = key
+        self._last_key[which] = key
         by_kind: dict[str, list[str]] = {}
         for name, cols in index.devices.items():
             by_kind.setdefault(cols.kind, []).append(name)
+        plot_name = ("soc", "power", "lat")[which]
+        seg = {"soc": self._soc_segment, "power": self._power_segment}.get(plot_name)
         for kind, names in by_kind.items():
-            for plot_name, seg in (("soc", self._soc_segment), ("power", self._power_segment)):
-                curve = self._curves.get((plot_name, kind))
-                if curve is None:
-                    continue
+            curve = self._curves.get((plot_name, kind))
+            if curve is None:
+                continue
+            if seg is not None:
                 parts = [s for s in (seg(n, t) for n in names) if s is not None and len(s[0])]
                 xs, ys = _join([p[0] for p in parts], [p[1] for p in parts])
                 curve.setData(xs, ys, connect="finite", skipFiniteCheck=True)
-            curve = self._curves.get(("lat", kind))
-            if curve is not None:
-                xs_l, ys_l = [], []
-                for n in names:
-                    cols = index.devices[n]
-                    if not cols.infer_t:
-                        continue
-                    start, end = self._cache.get((n, "infer"), cols.infer_t, cols.infer_end)
-                    cut = int(np.searchsorted(end, t, side="right"))
-                    lo = max(0, cut - 3000)  # plenty for a readable scatter
-                    xs_l.append(end[lo:cut])
-                    ys_l.append(np.maximum(1e-3, (end[lo:cut] - start[lo:cut]) * 1000.0))
-                if xs_l:
-                    curve.setData(np.concatenate(xs_l), np.concatenate(ys_l), skipFiniteCheck=True)
-                else:
-                    curve.setData([], [])
-        for plot_name, seg in (("soc", self._soc_segment), ("power", self._power_segment)):
+                continue
+            xs_l, ys_l = [], []
+            for n in names:
+                cols = index.devices[n]
+                if not cols.infer_t:
+                    continue
+                start, end = self._cache.get((n, "infer"), cols.infer_t, cols.infer_end)
+                cut = int(np.searchsorted(end, t, side="right"))
+                lo = max(0, cut - 3000)  # plenty for a readable scatter
+                xs_l.append(end[lo:cut])
+                ys_l.append(np.maximum(1e-3, (end[lo:cut] - start[lo:cut]) * 1000.0))
+            if xs_l:
+                curve.setData(np.concatenate(xs_l), np.concatenate(ys_l), skipFiniteCheck=True)
+            else:
+                curve.setData([], [])
+        if seg is not None:
             curve = self._highlight[plot_name]
             s = seg(self.selected, t) if self.selected in index.devices else None
             if s is None:

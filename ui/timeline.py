@@ -9,6 +9,7 @@ the window are fetched (bisect), so a repaint costs what is visible.
 from __future__ import annotations
 
 import bisect
+import re
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
@@ -46,7 +47,9 @@ class TimelineView(QWidget):
         self.lanes = []
         if index is not None:
             order = {k: i for i, k in enumerate(KIND_ORDER)}
-            self.lanes = sorted(index.devices, key=lambda n: (order.get(index.devices[n].kind, 99), n))
+            self.lanes = sorted(
+                index.devices, key=lambda n: (order.get(index.devices[n].kind, 99), _natural(n))
+            )
         self.update()
 
     def select(self, name: str | None) -> None:
@@ -146,7 +149,7 @@ class TimelineView(QWidget):
                 continue
             x0, x1 = self._x(ep.t, t0), self._x(min(ep.end_t, self.t), t0)
             c = QColor(theme.EPISODE_COLOR)
-            c.setAlpha(60)
+            c.setAlpha(22)
             p.fillRect(QRectF(x0, 18, max(2.0, x1 - x0), self.height() - 18), c)
             p.fillRect(QRectF(x0, 18, max(2.0, x1 - x0), 12), QColor(theme.EPISODE_COLOR))
             p.setPen(QColor("#FFFFFF"))
@@ -198,6 +201,8 @@ class TimelineView(QWidget):
         lo = bisect.bisect_left(index.esc_t, t0)
         hi = bisect.bisect_right(index.esc_t, shown)
         r = max(3.0, min(7.0, lane_h * 0.4))
+        label_end: dict[str, float] = {}  # per lane: where the last stage label ends
+        fm = p.fontMetrics()
         for esc in index.escalations[lo:hi]:
             y = lane_y.get(esc.device)
             if y is None:
@@ -208,8 +213,11 @@ class TimelineView(QWidget):
             p.setPen(QPen(QColor("#000000"), 1.0))
             p.setBrush(theme.stage_color(esc.stage))
             p.drawPolygon(poly)
-            p.setPen(QColor(theme.TEXT))
-            p.drawText(QPointF(x + r + 2, cy + 4), esc.stage.replace("_", " "))
+            text = esc.stage.replace("_", " ")
+            if x + r + 2 >= label_end.get(esc.device, -1e9):
+                p.setPen(QColor(theme.TEXT))
+                p.drawText(QPointF(x + r + 2, cy + 4), text)
+                label_end[esc.device] = x + r + 6 + fm.horizontalAdvance(text)
         p.setClipping(False)
         # time ruler and playhead
         p.fillRect(QRectF(0, 0, self.width(), 16), QColor(theme.PANEL_BACKGROUND))
@@ -225,6 +233,11 @@ class TimelineView(QWidget):
         xp = self._x(self.t, t0)
         p.setPen(QPen(QColor(theme.PLAYHEAD_COLOR), 2.0))
         p.drawLine(QPointF(xp, 0), QPointF(xp, self.height()))
+
+
+def _natural(name: str) -> tuple:
+    """watch2 before watch10."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
 def _nice_step(raw: float) -> float:

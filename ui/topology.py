@@ -13,7 +13,7 @@ import math
 import time
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
 
 from ui import theme
@@ -82,8 +82,16 @@ def draw_glyph(p: QPainter, kind: str, r: float, color: QColor, fg: QColor) -> N
         p.drawEllipse(QPointF(0, 0), r * 0.7, r * 0.7)
 
 
+def short_state(state: str) -> str:
+    """'sleep+tx:watch-phone+tail:phone-cloud' → 'sleep+tx+tail' (base state and its loads)."""
+    parts = state.split("+")
+    return "+".join([parts[0]] + [p.split(":")[0] for p in parts[1:]])
+
+
 def _state_class(state: str) -> str:
     s = state.lower()
+    if "+" in s and not s.startswith("off"):
+        return "active"  # a load (radio, compute, sensor) is on
     if "off" in s:
         return "off"
     if "sleep" in s or "standby" in s:
@@ -94,7 +102,13 @@ def _state_class(state: str) -> str:
 
 
 class DeviceItem(QGraphicsItem):
-    """A device: glyph in its kind colour, power-state ring, battery bar, name and state."""
+    """A device: glyph in its kind colour, power-state ring, battery bar, name and state.
+
+    ``compact`` (set by the view when devices sit close together) draws a smaller glyph with
+    the name and battery only; the inspector has the rest.
+    """
+
+    compact = False
 
     def __init__(self, name: str, kind: str, has_battery: bool) -> None:
         super().__init__()
@@ -154,6 +168,9 @@ class DeviceItem(QGraphicsItem):
         fill = QColor(theme.OFF_COLOR) if off else kind_color
         fg = QColor("#9A9A9A") if off else QColor("#1E1E1E")
         cls = "off" if off else _state_class(self.state)
+        if DeviceItem.compact:
+            self._paint_compact(p, fill, fg, cls, off)
+            return
         # halo: selection and power-state ring
         if self.selected_ring:
             p.setPen(_pen("#000000", 3.0))
@@ -196,8 +213,38 @@ class DeviceItem(QGraphicsItem):
         if off:
             text = f"OFF ({self.reason})" if self.reason else "OFF"
         else:
-            text = f"{self.state} · {theme.format_power(self.power_w)}"
+            text = f"{short_state(self.state)} · {theme.format_power(self.power_w)}"
         p.drawText(QRectF(-70, y + 28, 140, 16), Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_compact(self, p: QPainter, fill: QColor, fg: QColor, cls: str, off: bool) -> None:
+        g = GLYPH * 0.6
+        if self.selected_ring:
+            p.setPen(_pen("#000000", 2.5))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawEllipse(QPointF(0, 0), g + 7, g + 7)
+        halo = QColor(fill)
+        halo.setAlpha(40 if cls != "active" else 90)
+        p.setBrush(QBrush(halo))
+        ring_style = Qt.PenStyle.DashLine if cls in ("sleep", "off") else Qt.PenStyle.SolidLine
+        p.setPen(_pen(fill.darker(130), 3.0 if cls == "active" or self.busy else 1.2, ring_style))
+        p.drawEllipse(QPointF(0, 0), g + 3, g + 3)
+        draw_glyph(p, self.kind, g * 0.8, fill, fg)
+        y = g + 5
+        if self.soc_pct is not None:
+            w, h = 26.0, 5.0
+            p.setPen(_pen(fg, 1.0))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(QRectF(-w / 2, y, w, h))
+            low = self.soc_pct < 20
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QBrush(QColor("#D55E00") if low and not off else (QColor("#A0A0A0") if off else fg)))
+            p.drawRect(QRectF(-w / 2 + 1, y + 1, (w - 2) * max(0, min(100, self.soc_pct)) / 100.0, h - 2))
+            y += h + 1
+        p.setFont(theme.font(0.75, bold=not off))
+        p.setPen(_pen(theme.TEXT if not off else "#8A8A8A"))
+        p.drawText(
+            QRectF(-50, y, 100, 14), Qt.AlignmentFlag.AlignCenter, self.name + (" (off)" if off else "")
+        )
 
 
 class LinkItem(QGraphicsItem):
@@ -397,7 +444,7 @@ class TopologyView(QGraphicsView):
         ys = [p.y() for p in self.positions.values()]
         bw, bh = max(xs) - min(xs), max(ys) - min(ys)
         vw, vh = self.viewport().width(), self.viewport().height()
-        mx, top, bottom = 80.0, 50.0, 80.0
+        mx, top, bottom = 80.0, 50.0, 80.0 + 2 * (QFontMetricsF(theme.font(0.8)).height() + 4)
         sx = (vw - 2 * mx) / bw if bw > 0 else math.inf
         sy = (vh - top - bottom) / bh if bh > 0 else math.inf
         scale = min(sx, sy)
@@ -405,6 +452,16 @@ class TopologyView(QGraphicsView):
             scale = 1.0
         self.resetTransform()
         self.scale(scale, scale)
+        pts = list(self.positions.values())
+        closest = min(
+            (math.hypot(a.x() - b.x(), a.y() - b.y()) for i, a in enumerate(pts) for b in pts[i + 1 :]),
+            default=math.inf,
+        )
+        compact = closest * scale < 120.0
+        if compact != DeviceItem.compact:
+            DeviceItem.compact = compact
+            for item in self.devices.values():
+                item.update()
         if abs(LinkItem.pad - 130.0 / scale) > 1e-6:
             for item in self.links.values():
                 item.prepareGeometryChange()
@@ -480,7 +537,7 @@ class TopologyView(QGraphicsView):
         self.dots.set_dots(dots)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
-        """A one-row legend along the bottom: device kinds, then message kinds."""
+        """A two-row legend along the bottom: device kinds and links, then message kinds."""
         if self.index is None:
             return
         painter.save()
@@ -488,30 +545,43 @@ class TopologyView(QGraphicsView):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setFont(theme.font(0.8))
         fm = painter.fontMetrics()
-        h = fm.height()
-        y = self.viewport().height() - h - 6
-        x = 8.0
-        painter.setPen(QColor(theme.MUTED_TEXT))
-        painter.drawText(QPointF(x, y + h - 4), "devices:")
-        x += fm.horizontalAdvance("devices:") + 6
+        h = fm.height() + 4
+        base = self.viewport().height() - 2 * h - 4
+        painter.fillRect(QRectF(0, base - 2, self.viewport().width(), 2 * h + 6), QColor(255, 255, 255, 215))
+
+        def label(x: float, y: float, text: str, muted: bool = False) -> float:
+            painter.setPen(QColor(theme.MUTED_TEXT if muted else theme.TEXT))
+            painter.drawText(QPointF(x, y + h - 6), text)
+            return x + fm.horizontalAdvance(text) + 10
+
+        x = label(8.0, base, "devices:", muted=True)
         for k in sorted({d.kind for d in self.index.devices.values()}):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(theme.device_color(k))
-            painter.drawRoundedRect(QRectF(x, y + 3, 11, h - 6), 2, 2)
-            painter.setPen(QColor(theme.TEXT))
-            painter.drawText(QPointF(x + 14, y + h - 4), k)
-            x += 14 + fm.horizontalAdvance(k) + 10
-        x += 10
-        painter.setPen(QColor(theme.MUTED_TEXT))
-        painter.drawText(QPointF(x, y + h - 4), "messages:")
-        x += fm.horizontalAdvance("messages:") + 6
+            painter.drawRoundedRect(QRectF(x, base + 3, 11, h - 8), 2, 2)
+            x = label(x + 14, base, k)
+        x = label(x + 12, base, "links:", muted=True)
+        for link_type in ("ble", "wifi", "wan"):
+            style = theme.link_style(link_type)
+            dash = {"dot": Qt.PenStyle.DotLine, "dash": Qt.PenStyle.DashLine}.get(
+                style["dash"], Qt.PenStyle.SolidLine
+            )
+            painter.setPen(_pen(theme.LINK_COLOR, style["width"], dash))
+            painter.drawLine(QPointF(x, base + h / 2), QPointF(x + 26, base + h / 2))
+            x = label(x + 30, base, style["label"])
+        painter.setPen(_pen(theme.LINK_DOWN_COLOR, 2.0))
+        painter.drawLine(QPointF(x + 2, base + 4), QPointF(x + 10, base + h - 6))
+        painter.drawLine(QPointF(x + 2, base + h - 6), QPointF(x + 10, base + 4))
+        label(x + 14, base, "down")
+        y = base + h
+        x = label(8.0, y, "messages:", muted=True)
         for k in theme.MESSAGE_KIND_COLORS:
             painter.setPen(_pen("#202020", 1.0))
             painter.setBrush(theme.message_color(k))
-            painter.drawEllipse(QPointF(x + 5, y + h / 2), 4.5, 4.5)
-            painter.setPen(QColor(theme.TEXT))
-            painter.drawText(QPointF(x + 13, y + h - 4), k)
-            x += 13 + fm.horizontalAdvance(k) + 10
-        painter.setPen(QColor(theme.MUTED_TEXT))
-        painter.drawText(QPointF(x + 10, y + h - 4), "links: ···· BLE   —— Wi-Fi   – – WAN")
+            painter.drawEllipse(QPointF(x + 5, y + h / 2 - 1), 4.5, 4.5)
+            x = label(x + 13, y, k)
+        painter.setPen(_pen(theme.MESSAGE_KIND_COLORS["ecg"], 2.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(QPointF(x + 5, y + h / 2 - 1), 4.5, 4.5)
+        label(x + 13, y, "lost attempt (size ∝ bytes)")
         painter.restore()
