@@ -203,30 +203,36 @@ def _device_costs(card: ModelCard, device: str) -> tuple[float, float, bool]:
     return cost.latency_s, cost.energy_j, cost.fits_memory
 
 
-def _fp32_reference(bench, root: Path):
-    """FP32 card and its measured evaluation, side by side with the variant in this run."""
+def _side_by_side(bench, variant: str, root: Path):
+    """FP32 card, FP32 accuracy, and host latencies of FP32 and the variant timed in alternation."""
+    from models import runtime
     from models.compress import lab
     from models.compress.loaders import load_predictor
 
-    card_file = card_path(bench.name, "fp32", root)
-    if card_file.exists():
-        card = ModelCard.load(card_file)
-        predictor = load_predictor(bench.name, "fp32", root)
-        evaluation = lab.evaluate(lambda x: predictor.predict_proba(x), bench)
-        return card, evaluation
-    evaluation = lab.evaluate(lab.torch_predict(bench.fp32), bench)
-    weights = bench.artifact_dir / "fp32.pt"
-    card = lab.make_card(
-        bench,
-        variant="fp32",
-        float_module=bench.fp32,
-        artifact=weights,
-        runtime="torch",
-        evaluation=evaluation,
-        recipe="fp32 (no card yet: measured now)",
-        precision_per_layer={},
-    )
-    return card, evaluation
+    runtime.clear_cache()  # the variant was just (re)written
+    after = load_predictor(bench.name, variant, root).predict_proba
+    if card_path(bench.name, "fp32", root).exists():
+        card = ModelCard.load(card_path(bench.name, "fp32", root))
+        before = load_predictor(bench.name, "fp32", root).predict_proba
+    else:  # no fp32 card yet: the torch weights, measured now
+        before = lab.torch_predict(bench.fp32)
+        card = lab.make_card(
+            bench,
+            variant="fp32",
+            float_module=bench.fp32,
+            artifact=bench.artifact_dir / "fp32.pt",
+            runtime="torch",
+            evaluation=lab.evaluate(before, bench, latency=False),
+            recipe="fp32 (no card yet: measured now)",
+            precision_per_layer={},
+        )
+    x = bench.splits.x_test
+    latency = {
+        "b1": lab.paired_latency_ms([before, after], x, 1, 1.5),
+        "b64": lab.paired_latency_ms([before, after], x, 64),
+    }
+    accuracy = lab.evaluate(before, bench, latency=False).accuracy
+    return card, accuracy, latency
 
 
 def _ratio(before: float, after: float, word_less: str, word_more: str) -> str:
@@ -235,7 +241,10 @@ def _ratio(before: float, after: float, word_less: str, word_more: str) -> str:
     return f"{before / after:.2f}× {word_less}" if before >= after else f"{after / before:.2f}× {word_more}"
 
 
-def comparison(before: ModelCard, before_eval, after: ModelCard, device: str) -> dict:
+def comparison(
+    before: ModelCard, before_accuracy: float, after: ModelCard, latency: dict, device: str
+) -> dict:
+    """Before/after numbers; ``latency`` holds ``{"b1": [fp32_ms, variant_ms], "b64": [...]}``."""
     lat_b, energy_b, fits_b = _device_costs(before, device)
     lat_a, energy_a, fits_a = _device_costs(after, device)
     return {
@@ -248,9 +257,9 @@ def comparison(before: ModelCard, before_eval, after: ModelCard, device: str) ->
             "bytes": before.bytes,
             "params": before.params,
             "macs": before.macs,
-            "accuracy": before_eval.accuracy,
-            "latency_ms_b1": before_eval.latency_ms_b1,
-            "latency_ms_b64": before_eval.latency_ms_b64,
+            "accuracy": before_accuracy,
+            "latency_ms_b1": latency["b1"][0],
+            "latency_ms_b64": latency["b64"][0],
             "device_latency_ms": lat_b * 1e3,
             "device_energy_mj": energy_b * 1e3,
             "fits_memory": fits_b,
@@ -261,8 +270,8 @@ def comparison(before: ModelCard, before_eval, after: ModelCard, device: str) ->
             "params": after.params,
             "macs": after.macs,
             "accuracy": after.accuracy,
-            "latency_ms_b1": after.latency_ms_b1,
-            "latency_ms_b64": after.latency_ms_b64,
+            "latency_ms_b1": latency["b1"][1],
+            "latency_ms_b64": latency["b64"][1],
             "device_latency_ms": lat_a * 1e3,
             "device_energy_mj": energy_a * 1e3,
             "fits_memory": fits_a,
@@ -271,8 +280,8 @@ def comparison(before: ModelCard, before_eval, after: ModelCard, device: str) ->
             "devices_fit": after.devices_fit,
         },
         "size_ratio": before.bytes / after.bytes,
-        "accuracy_delta_points": 100 * (after.accuracy - before_eval.accuracy),
-        "latency_ratio_b64": before_eval.latency_ms_b64 / after.latency_ms_b64,
+        "accuracy_delta_points": 100 * (after.accuracy - before_accuracy),
+        "latency_ratio_b64": latency["b64"][0] / latency["b64"][1],
     }
 
 
@@ -364,8 +373,8 @@ def cmd_compress(args) -> int:
             variant, card = compress(bench, args.recipe, **options)
         except lab.LabError as error:
             raise CliError(str(error)) from None
-        before_card, before_eval = _fp32_reference(bench, root)
-    result = comparison(before_card, before_eval, card, device)
+        before_card, before_accuracy, latency = _side_by_side(bench, variant, root)
+    result = comparison(before_card, before_accuracy, card, latency, device)
     print(json.dumps(result, indent=2) if args.json else format_comparison(result))
     return 0
 

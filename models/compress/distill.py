@@ -5,17 +5,18 @@ slicing, then re-initialised, so it is loadable by ``prune.resize_to_state_dict`
 control is the same student, same data, same epochs and seed, trained on the labels alone:
 the card reports both accuracies so the gain is measured, not claimed.
 
-Loss (Hinton et al. 2015): ``alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE``.
+Loss: function matching (Beyer et al. 2022, "a good teacher is patient and consistent"): each
+batch is mixed up and the teacher labels exactly the inputs the student sees, so the student
+learns the teacher's function between the training points, which hard labels cannot give.
+``T^2 * KL(teacher_T || student_T)`` (Hinton et al. 2015) on those inputs.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.compress.common import fit, predict_logits
 from models.compress.prune import structured_prune
 
 
@@ -29,20 +30,6 @@ def thin_student(teacher: nn.Module, example_input: torch.Tensor, width: float, 
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             module.reset_running_stats()
     return student
-
-
-def kd_loss_fn(teacher_logits: np.ndarray, temperature: float = 4.0, alpha: float = 0.7):
-    """A ``fit`` loss that mixes the teacher's softened outputs with the labels."""
-    soft = torch.from_numpy(teacher_logits)
-
-    def loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        logits = model(xb)
-        teacher_log_p = F.log_softmax(soft[idx] / temperature, dim=1)
-        student_log_p = F.log_softmax(logits / temperature, dim=1)
-        kd = F.kl_div(student_log_p, teacher_log_p, log_target=True, reduction="batchmean")
-        return alpha * temperature**2 * kd + (1 - alpha) * F.cross_entropy(logits, yb)
-
-    return loss
 
 
 def mixup_ce_loss_fn(mixup: float, seed: int = 0):
@@ -72,30 +59,3 @@ def matching_loss_fn(teacher: nn.Module, mixup: float, temperature: float, seed:
         return temperature**2 * F.kl_div(student_log_p, teacher_log_p, log_target=True, reduction="batchmean")
 
     return loss
-
-
-def distil(
-    teacher: nn.Module,
-    student: nn.Module,
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    epochs: int,
-    val: tuple[np.ndarray, np.ndarray],
-    temperature: float = 4.0,
-    alpha: float = 0.7,
-    lr: float = 3e-3,
-    seed: int = 0,
-) -> nn.Module:
-    """Train ``student`` on ``(x, y)`` against ``teacher``'s logits (computed once)."""
-    teacher_logits = predict_logits(teacher, x)
-    return fit(
-        student,
-        x,
-        y,
-        epochs=epochs,
-        lr=lr,
-        seed=seed,
-        val=val,
-        loss_fn=kd_loss_fn(teacher_logits, temperature, alpha),
-    )

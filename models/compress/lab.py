@@ -32,7 +32,7 @@ torch.set_num_threads(1)
 CACHE_DIR = Path(__file__).resolve().parents[1] / "data" / "cache"
 # (n_train, n_val, n_test, seed): fine-tuning needs less data than training from scratch.
 DATA_SIZES: dict[str, tuple[int, int, int, int]] = {
-    "camera_detector": (4000, 1600, 2000, 0),
+    "camera_detector": (8000, 1600, 2000, 0),
     "keyword_spotter": (4200, 700, 2100, 0),
     "gesture_imu": (4200, 700, 2100, 0),
 }
@@ -246,6 +246,28 @@ def host_latency_ms(predict: Predict, x: np.ndarray, batch: int, budget_s: float
         predict(sample)
         times.append(time.perf_counter() - start)
     return 1000.0 * statistics.median(times)
+
+
+def paired_latency_ms(
+    predicts: list[Predict], x: np.ndarray, batch: int, budget_s: float = 3.0
+) -> list[float]:
+    """Median ms per call of several predictors timed in alternation on the same batch.
+
+    The machine is shared: load drifts over seconds. Interleaving the calls makes every
+    predictor see the same drift, so their ratio is stable even when absolute times are not.
+    """
+    sample = np.ascontiguousarray(np.resize(x, (batch, *x.shape[1:])).astype(np.float32))
+    for predict in predicts:
+        for _ in range(3):
+            predict(sample)
+    times: list[list[float]] = [[] for _ in predicts]
+    deadline = time.perf_counter() + budget_s
+    while len(times[0]) < 9 or (time.perf_counter() < deadline and len(times[0]) < 300):
+        for i, predict in enumerate(predicts):
+            start = time.perf_counter()
+            predict(sample)
+            times[i].append(time.perf_counter() - start)
+    return [1000.0 * statistics.median(t) for t in times]
 
 
 def ort_session(path: str | Path) -> ort.InferenceSession:

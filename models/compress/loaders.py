@@ -43,14 +43,7 @@ def load_variant_module(card: ModelCard, root: Path = ARTIFACTS_DIR, build=None)
 
 
 def load_predictor(model: str, variant: str, root: Path = ARTIFACTS_DIR):
-    """A ``models.runtime`` predictor for any variant, compressed ones included."""
+    """A ``models.runtime`` predictor for any variant (the runtime dispatches on ``RUNTIMES``)."""
     from models import runtime
-    from models.cards import card_path
 
-    path = card_path(model, variant, Path(root))
-    if path.exists():
-        card = ModelCard.load(path)
-        if card.runtime in RUNTIMES:
-            module = load_variant_module(card, root)
-            return runtime.TorchPredictor(module, card.input_shape, card.classes, card)
-    return runtime.load(model, variant, root)
+    return runtime.load(model, variant, Path(root))

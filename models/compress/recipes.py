@@ -327,19 +327,30 @@ def sparse_recipe(
 
 
 def structured_recipe(
-    bench: Workbench, amount: float = 0.5, epochs: int = 8, lr: float = 2e-3
+    bench: Workbench, amount: float = 0.5, epochs: int = 12, lr: float = 2e-3, mixup: float = 0.2
 ) -> tuple[str, ModelCard]:
     splits = bench.splits
     pruned, plan = prune.structured_prune(bench.fp32, bench.example_input(), amount)
     before = torch_accuracy(pruned, splits.x_val, splits.y_val)
-    fit(pruned, splits.x_train, splits.y_train, epochs=epochs, lr=lr, val=(splits.x_val, splits.y_val))
+    # recover with the unpruned model as teacher: it knows the function the slices came from
+    recover = distill.matching_loss_fn(bench.fp32, mixup, temperature=2.0)
+    fit(
+        pruned,
+        splits.x_train,
+        splits.y_train,
+        epochs=epochs,
+        lr=lr,
+        val=(splits.x_val, splits.y_val),
+        loss_fn=recover,
+    )
     variant = f"pruned{round(amount * 100)}"
     bench.artifact_dir.mkdir(parents=True, exist_ok=True)
     artifact = bench.artifact_dir / f"{variant}.pt"
     torch.save(pruned.state_dict(), artifact)
     recipe = (
         f"structured: {amount:.0%} of channels removed per prunable layer (BN-scaled filter norm), "
-        f"{epochs} epochs fine-tune on {len(splits.x_train)} samples"
+        f"{epochs} epochs fine-tune on {len(splits.x_train)} samples distilled from the fp32 model "
+        f"(function matching, mixup={mixup})"
     )
     extra = {"channels": {k: list(v) for k, v in plan.items()}, "val_accuracy_before_finetune": before}
     return variant, _torch_variant(
@@ -351,42 +362,44 @@ def structured_recipe(
 
 
 def distilled_recipe(
-    bench: Workbench, width: float = 0.25, epochs: int = 8, temperature: float = 4.0, alpha: float = 0.7
+    bench: Workbench, width: float = 0.5, epochs: int = 10, temperature: float = 2.0, mixup: float = 0.4
 ) -> tuple[str, ModelCard]:
     splits = bench.splits
     val = (splits.x_val, splits.y_val)
-    alone = fit(
-        distill.thin_student(bench.fp32, bench.example_input(), width),
-        splits.x_train,
-        splits.y_train,
-        epochs=epochs,
-        lr=3e-3,
-        val=val,
-    )
-    student = distill.distil(
-        bench.fp32,
-        distill.thin_student(bench.fp32, bench.example_input(), width),
-        splits.x_train,
-        splits.y_train,
-        epochs=epochs,
-        val=val,
-        temperature=temperature,
-        alpha=alpha,
-    )
+
+    def student():
+        return distill.thin_student(bench.fp32, bench.example_input(), width)
+
+    alone = fit(student(), splits.x_train, splits.y_train, epochs=epochs, lr=3e-3, val=val)
+    matching = distill.matching_loss_fn(bench.fp32, mixup, temperature)
+    taught = fit(student(), splits.x_train, splits.y_train, epochs=epochs, lr=3e-3, val=val, loss_fn=matching)
     bench.artifact_dir.mkdir(parents=True, exist_ok=True)
     common = f"student = teacher topology at {width:.0%} channel width, {epochs} epochs on {len(splits.x_train)} samples"
     alone_path = bench.artifact_dir / "student.pt"
     torch.save(alone.state_dict(), alone_path)
     alone_card = _torch_variant(
-        bench, "student", alone, "torch-resized", f"control: {common}, labels only", artifact=alone_path
+        bench,
+        "student",
+        alone,
+        "torch-resized",
+        f"control: {common}, cross-entropy on the labels",
+        artifact=alone_path,
     )
     path = bench.artifact_dir / "distilled.pt"
-    torch.save(student.state_dict(), path)
-    recipe = f"distilled from fp32 teacher (T={temperature}, alpha={alpha}); {common}"
-    extra = {"student_alone_accuracy": alone_card.accuracy, "teacher": "fp32", "width": width}
-    return "distilled", _torch_variant(
-        bench, "distilled", student, "torch-resized", recipe, artifact=path, extra=extra
+    torch.save(taught.state_dict(), path)
+    recipe = (
+        f"distilled from the fp32 teacher by function matching (teacher labels the mixup inputs the "
+        f"student sees, mixup={mixup}, T={temperature}); {common}"
     )
+    extra = {
+        "student_alone_accuracy": alone_card.accuracy,
+        "teacher": "fp32",
+        "width": width,
+    }
+    card = _torch_variant(bench, "distilled", taught, "torch-resized", recipe, artifact=path, extra=extra)
+    card.extra["gain_over_alone_points"] = round(100 * (card.accuracy - alone_card.accuracy), 3)
+    card.save(bench.artifact_dir / "distilled.card.json")
+    return "distilled", card
 
 
 # ---------------------------------------------------------------- early exit
@@ -522,7 +535,7 @@ RECIPES: dict[str, Recipe] = {
         structured_recipe,
         {
             "amount": Option(float, 0.5, "fraction of channels removed"),
-            "epochs": Option(int, 8, "fine-tune epochs"),
+            "epochs": Option(int, 12, "fine-tune epochs"),
         },
     ),
     "distilled": Recipe(
@@ -530,8 +543,10 @@ RECIPES: dict[str, Recipe] = {
         "knowledge distillation into a thin student (and the student alone as control)",
         distilled_recipe,
         {
-            "width": Option(float, 0.25, "student channel width vs teacher"),
-            "epochs": Option(int, 8, "epochs"),
+            "width": Option(float, 0.5, "student channel width vs teacher"),
+            "epochs": Option(int, 10, "epochs"),
+            "temperature": Option(float, 2.0, "softmax temperature"),
+            "mixup": Option(float, 0.4, "mixup Beta parameter (0 = none)"),
         },
     ),
     "early-exit": Recipe(
