@@ -83,3 +83,11 @@ def test_keyboard_shortcuts(window, qtbot):
     assert window.player.t == 0.0
     qtbot.keyClick(window, Qt.Key.Key_T)
     assert window.player.teaching
+
+
+def test_seek_far_ahead_while_playing_is_kept(window, qtbot):
+    window.player.set_speed(1)
+    window.player.play()
+    window.seek(5 * 3600)
+    qtbot.waitUntil(lambda: window.player.t >= 5 * 3600, timeout=10000)
+    assert window.player.playing

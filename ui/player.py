@@ -37,6 +37,7 @@ class Player(QObject):
         self.budget_s = 0.006
         self._last_wall: float | None = None
         self._pending_step = 0  # +1 step forward, -1 backward, 0 none
+        self._seek_target: float | None = None  # a seek beyond what is simulated yet
         self._shown_narration_t: float | None = None
         self.lagging = False
 
@@ -47,6 +48,7 @@ class Player(QObject):
         if not keep_time:
             self.t = self.target = 0.0
         self._pending_step = 0
+        self._seek_target = None
         self._shown_narration_t = None
         self.seeked.emit(self.t)
 
@@ -94,6 +96,7 @@ class Player(QObject):
         t = min(max(0.0, float(t)), self.duration_s)
         self.target = t
         frontier = self.session.frontier() if self.session is not None else 0.0
+        self._seek_target = t if t > frontier else None
         self.t = min(t, frontier)
         self._shown_narration_t = self.t
         self._last_wall = None
@@ -143,7 +146,9 @@ class Player(QObject):
         self._last_wall = wall_now
         duration = self.duration_s
         frontier = session.frontier()
-        if self.playing:
+        if self._seek_target is not None and frontier >= self._seek_target:
+            self._seek_target = None  # the run has caught up with a far seek
+        if self.playing and self._seek_target is None:
             # never run the wanted time away from what the simulation has produced
             base = min(self.target, max(self.t, frontier)) if self.target > frontier else self.target
             self.target = min(duration, base + dt * self.speed)
