@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +48,23 @@ class LabError(ValueError):
     """A problem the user can fix (unknown model, missing FP32 artifact...)."""
 
 
+@cache
+def _generators_fingerprint() -> str:
+    """Hash of the data generators' source: a cached split is reused only while they are unchanged."""
+    models_dir = Path(__file__).resolve().parents[1]
+    sources = sorted((models_dir / "data").glob("*.py")) + [
+        models_dir / "train.py",
+        models_dir / "train_zoo.py",
+    ]
+    digest = hashlib.sha1()
+    for path in sources:
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def _cached(key: str, make: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    path = CACHE_DIR / f"compress-{key}.npz"
+    path = CACHE_DIR / f"compress-{key}-{_generators_fingerprint()}.npz"
     if path.exists():
         with np.load(path) as data:
             return data["x"], data["y"]
