@@ -43,7 +43,7 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "camera_detector": Recipe(n_train=16_000, n_val=1_000, n_test=2_000, epochs=10, hflip=True),
+    "camera_detector": Recipe(n_train=16_000, n_val=1_000, n_test=2_000, epochs=12, hflip=True),
     "keyword_spotter": Recipe(n_train=9_800, n_val=700, n_test=2_100, epochs=20),
     "gesture_imu": Recipe(n_train=8_400, n_val=700, n_test=2_100, epochs=20),
 }

@@ -19,8 +19,8 @@ CLASSES: tuple[str, ...] = ("empty", "person", "package", "pet")
 SIZE = 64
 INPUT_SHAPE: tuple[int, ...] = (3, SIZE, SIZE)
 SPLITS: dict[str, int] = {"train": 0, "val": 1, "test": 2}
-VERSION = "2"  # bump when the generated data change (caches key on it)
-MIN_CONTRAST = 0.15  # object vs background, mean luma
+VERSION = "3"  # bump when the generated data change (caches key on it)
+MIN_CONTRAST = 0.2  # object vs background, mean luma
 
 _YY, _XX = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) + 0.5
 
