@@ -130,6 +130,18 @@ def _utterances(bank):
         yield audio.Utterance(text, voice, int(speed), int(pitch))
 
 
+# ----------------------------------------------------------------------------- training
+def test_training_is_deterministic():
+    from models.train_zoo import Recipe, fit
+
+    recipe = Recipe(n_train=140, n_val=70, n_test=70, epochs=2)
+    quiet = lambda *_: None  # noqa: E731
+    first, _ = fit(get("gesture_imu"), recipe, log=quiet)
+    second, _ = fit(get("gesture_imu"), recipe, log=quiet)
+    for key, value in first.state_dict().items():
+        assert torch.equal(value, second.state_dict()[key]), key
+
+
 # ----------------------------------------------------------------------------- artifacts
 @pytest.mark.parametrize("name", OURS)
 def test_artifact_loads_and_its_card_is_truthful(name):
