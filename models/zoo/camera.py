@@ -1,6 +1,6 @@
 """``camera_detector``: what is in front of the smart camera (empty, person, package, pet).
 
-Plain Conv-BN-ReLU blocks, max-pooling and a global average pool: every op has a fast
+Plain Conv-BN-ReLU blocks, max-pooling and a fixed-size average pool: every op has a fast
 INT8 kernel, so static post-training quantization pays off in both size and speed.
 """
 

@@ -1,6 +1,6 @@
 """``gesture_imu``: wrist gesture / activity from 2 s of 6-axis IMU (watch, federated later).
 
-A small 1D CNN of Conv-BN-ReLU blocks with a global average pool, so it is cheap to
+A small 1D CNN of Conv-BN-ReLU blocks with a fixed-size average pool, so it is cheap to
 train on-device and every op quantizes.
 """
 
@@ -21,7 +21,7 @@ def conv_bn_relu_1d(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.S
 
 
 class GestureIMU(nn.Module):
-    """6x100 IMU window -> gesture logits; about 30k parameters."""
+    """6x100 IMU window -> gesture logits; about 26k parameters, 0.4 M MACs."""
 
     def __init__(self, n_classes: int = len(imu.CLASSES), width: int = 24):
         super().__init__()
