@@ -1,7 +1,7 @@
 """``keyword_spotter``: wake word ("home twin") and commands from a 1 s log-mel spectrogram.
 
-Conv-BN-ReLU blocks on the 40 x 49 spectrogram, strided early to keep MACs low, then an
-global average pool: every op quantizes, and it runs on a speaker's always-on core.
+Conv-BN-ReLU blocks on the 40 x 49 spectrogram, strided early to keep MACs low, then a
+fixed-size average pool: every op quantizes, and it runs on a speaker's always-on core.
 """
 
 from __future__ import annotations
