@@ -85,3 +85,17 @@ def dominant_precision(precisions: dict[str, str]) -> str:
     """``int8``/``fp16``/``fp32`` when all weighted layers agree, else ``mixed``."""
     kinds = set(precisions.values())
     return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def strip_export_metadata(path: str | Path) -> None:
+    """Drop what only the exporter's debugging needs (export signature, per-node stack traces, doc
+    strings, stale shape annotations): bytes the runtime never reads but a device would store."""
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    del model.graph.metadata_props[:]
+    del model.graph.value_info[:]
+    model.doc_string = model.graph.doc_string = ""
+    for node in model.graph.node:
+        del node.metadata_props[:]
+        node.doc_string = ""
+    onnx.save(model, str(path))
