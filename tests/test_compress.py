@@ -218,6 +218,10 @@ def test_static_int8_card_reads_int8_layers_from_the_file(bench, cards):
     assert int8_weights == conv_linear_weights  # one byte per weight, stored as such
     assert abs(card.accuracy - torch_accuracy(bench.fp32, bench.splits.x_test, bench.splits.y_test)) < 0.03
     assert cards["ptq-entropy"].extra["calibration"]["method"] == "entropy"
+    # ORT's own entropy defaults reproduce min/max exactly; ours must not
+    minmax_bytes = (bench.artifact_dir / "ptq-minmax.onnx").read_bytes()
+    assert (bench.artifact_dir / "ptq-entropy.onnx").read_bytes() != minmax_bytes
+    assert cards["ptq-entropy"].extra["test_kl_to_fp32"] != card.extra["test_kl_to_fp32"]
     assert cards["ptq-hard"].extra["calibration"]["set"] == "hard"
 
 

@@ -1,6 +1,6 @@
 """Which samples calibrate static INT8, and how their activation ranges become scales.
 
-Range methods (done by ONNX Runtime's calibrators behind ``models.quantize.quantize_static``):
+Range methods (ONNX Runtime's calibrators, through ``models.quantize.quantize_static``):
 ``minmax`` (the observed range, outliers included), ``entropy`` (the clipping threshold that
 minimises the KL divergence between the FP32 and INT8 histograms), ``percentile`` (clip at the
 99.999th percentile of |activation|).
@@ -12,6 +12,9 @@ activations of the borderline cases where a rounding error flips a decision).
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -59,3 +62,43 @@ def select_calibration(
     rest = np.setdiff1d(np.arange(len(x)), hardest)
     easy = rng.choice(rest, size - n_hard, replace=False)
     return np.sort(np.concatenate([hardest, easy]))
+
+
+def entropy_overrides(
+    onnx_fp32_path: str | Path, calib_inputs: np.ndarray, num_bins: int = 2048, num_quantized_bins: int = 128
+) -> dict[str, list[dict[str, np.ndarray]]]:
+    """KL-optimal activation ranges as ORT ``TensorQuantOverrides``.
+
+    ORT 1.31's ``quantize_static`` cannot pass histogram sizes to its entropy calibrator, whose
+    defaults (128 bins, 128 quantized bins) leave a single candidate threshold: the full range,
+    i.e. exactly min/max (measured: byte-identical models). So the entropy calibrator is run here
+    with 2048 bins, on the same pre-processed graph ``models.quantize.quantize_static`` builds,
+    and its ranges are handed over as per-tensor overrides.
+    """
+    from onnxruntime.quantization import CalibrationMethod
+    from onnxruntime.quantization.calibrate import create_calibrator
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from models.quantize import NumpyCalibrationReader
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(onnx_fp32_path), str(prepared), skip_symbolic_shape=True)
+        calibrator = create_calibrator(
+            prepared,
+            None,
+            augmented_model_path=str(Path(tmp) / "augmented.onnx"),
+            calibrate_method=CalibrationMethod.Entropy,
+            extra_options={"num_bins": num_bins, "num_quantized_bins": num_quantized_bins},
+        )
+        calibrator.collect_data(NumpyCalibrationReader(calib_inputs))
+        ranges = calibrator.compute_data()
+    return {
+        name: [
+            {
+                "rmin": np.asarray(data.range_value[0], np.float32),
+                "rmax": np.asarray(data.range_value[1], np.float32),
+            }
+        ]
+        for name, data in ranges.data.items()
+    }

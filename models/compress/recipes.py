@@ -3,19 +3,22 @@
 Each recipe takes the trained FP32 model of a zoo entry, produces a real artifact under
 ``models/artifacts/<model>/<variant>.*`` and its measured card ``<variant>.card.json``.
 
-| recipe          | variant            | what it does                                              |
-|-----------------|--------------------|-----------------------------------------------------------|
-| ptq-minmax      | ptq-minmax         | static INT8 (ORT QDQ), ranges = calibration min/max       |
-| ptq-entropy     | ptq-entropy        | static INT8, KL-optimal clipping of activation histograms |
-| ptq-percentile  | ptq-percentile     | static INT8, clip at the 99.999th percentile              |
-| ptq-hard        | ptq-hard           | static INT8 min/max on a hard-sample calibration set      |
-| dynamic         | dynamic            | dynamic INT8 (weights INT8, activations quantized per call)|
-| mixed           | mixed              | INT8 except the most sensitive layers, kept FP32          |
-| qat             | qat                | fake-quant fine-tuning, then static INT8                  |
-| sparse          | sparse<N>          | magnitude pruning to N % + fine-tune, stored as CSR       |
-| pruned          | pruned<N>          | N % of channels removed + fine-tune (a smaller dense net) |
-| distilled       | distilled (+student)| thin student trained from the FP32 teacher (and alone)   |
-| early-exit      | early-exit         | exit head part-way; confident inputs stop early           |
+| recipe          | variant             | what it does                                                   |
+|-----------------|---------------------|----------------------------------------------------------------|
+| ptq-minmax      | ptq-minmax          | static INT8 (ORT QDQ), ranges = calibration min/max            |
+| ptq-entropy     | ptq-entropy         | static INT8, KL-optimal clipping of activation histograms      |
+| ptq-percentile  | ptq-percentile      | static INT8, clip at the 99.999th percentile                   |
+| ptq-hard        | ptq-hard            | static INT8 min/max on a hard-sample calibration set           |
+| dynamic         | dynamic             | dynamic INT8: weights INT8, activations quantized per call     |
+| mixed           | mixed               | INT8 except the most sensitive layers, kept FP32               |
+| qat             | qat                 | fake-quant fine-tuning, then static INT8                       |
+| sparse          | sparse<N>           | magnitude pruning to N % + fine-tune, stored as CSR            |
+| pruned          | pruned<N>           | N % of channels removed + distilled fine-tune (ONNX FP32)      |
+| distilled       | distilled, student  | thin student taught by the FP32 model; the control trained alone|
+| early-exit      | early-exit          | exit head part-way; confident inputs stop early                |
+
+ONNX variants run on ONNX Runtime (the fastest measured path, see ``models/runtime.py``);
+CSR and early-exit variants run in torch through ``models.compress.loaders``.
 """
 
 from __future__ import annotations
@@ -85,6 +88,23 @@ def _export(module: torch.nn.Module, bench: Workbench, tmp: Path) -> Path:
     return int8.export_onnx(copy.deepcopy(module).eval(), bench.input_shape, tmp / "float.onnx")
 
 
+def _quantize(
+    float_path: Path, calib: np.ndarray, out: Path, method: str, nodes_to_exclude: list[str] | None = None
+) -> Path:
+    """Static INT8 through ``models.quantize``; entropy ranges come from ``calibration.entropy_overrides``."""
+    if method != "entropy":
+        return int8.quantize_static(float_path, calib, out, method=method, nodes_to_exclude=nodes_to_exclude)
+    overrides = calibration.entropy_overrides(float_path, calib)
+    return int8.quantize_static(
+        float_path,
+        calib,
+        out,
+        method="minmax",  # overridden tensor by tensor
+        nodes_to_exclude=nodes_to_exclude,
+        extra_options={"TensorQuantOverrides": overrides},
+    )
+
+
 def _calibration_inputs(bench: Workbench, calib_set: str, calib_size: int) -> tuple[np.ndarray, str]:
     splits = bench.splits
     logits = predict_logits(bench.fp32, splits.x_train) if calib_set == "hard" else None
@@ -129,9 +149,7 @@ def _ptq(
     calib, calib_desc = _calibration_inputs(bench, calib_set, calib_size)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        quantized = int8.quantize_static(
-            _export(bench.fp32, bench, tmp), calib, tmp / "q.onnx", method=method
-        )
+        quantized = _quantize(_export(bench.fp32, bench, tmp), calib, tmp / "q.onnx", method)
         recipe = f"ptq-static method={method} {calib_desc} per-channel weights, ORT QDQ"
         extra = {"calibration": {"method": method, "set": calib_set, "size": len(calib)}}
         return variant, _save_onnx_variant(bench, variant, quantized, bench.fp32, recipe, extra)
@@ -189,7 +207,7 @@ def mixed_recipe(
 
         def quantize_excluding(excluded: list[str]) -> Path:
             out = tmp / f"q{next(counter)}.onnx"
-            return int8.quantize_static(float_path, calib, out, method=method, nodes_to_exclude=excluded)
+            return _quantize(float_path, calib, out, method, excluded)
 
         base_kl, base_acc, ranking = mixed.layer_sensitivity(
             nodes, params, quantize_excluding, lambda p: ort_predict(p)(splits.x_val), fp32_val, splits.y_val
@@ -237,7 +255,7 @@ def qat_recipe(
     calib, calib_desc = _calibration_inputs(bench, "random", calib_size)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        quantized = int8.quantize_static(_export(trained, bench, tmp), calib, tmp / "q.onnx", method=method)
+        quantized = _quantize(_export(trained, bench, tmp), calib, tmp / "q.onnx", method)
         recipe = (
             f"qat: {epochs} epochs fake-quant (w int8 per-channel, a uint8 per-tensor EMA, STE, BN frozen, "
             f"lr={lr}) on {len(splits.x_train)} samples, then ptq-static {method} {calib_desc}"
