@@ -178,3 +178,16 @@ def test_example_compares_fp32_and_int8():
     assert [line.split()[0] for line in lines[1:]] == ["fp32", "int8"]
     fp32_energy, int8_energy = (float(line.split()[2]) for line in lines[1:])
     assert int8_energy != fp32_energy
+
+
+def test_health_day_advanced_in_slices_matches_one_run():
+    whole = Simulation.from_file(SCENARIO, seed=9)
+    whole.run(until=4 * 3600)
+    sliced = Simulation.from_file(SCENARIO, seed=9)
+    t = 0.0
+    while t < 4 * 3600:
+        t = min(t + 123.0, 4 * 3600)
+        sliced.advance(t, budget_s=0.0005)
+        while sliced.env.peek() <= t and not sliced.finished:
+            sliced.advance(t, budget_s=0.0005)
+    assert sliced.trace.records == whole.trace.records
