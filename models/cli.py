@@ -19,7 +19,6 @@ import logging
 import os
 import sys
 import warnings
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -109,10 +108,14 @@ def cmd_models(args) -> int:
 
 
 def _resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
-    from scipy.signal import resample_poly
-
-    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
-    return resample_poly(x, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32)
+    """Band-limited resampling along the last axis (FFT: drops what the new rate cannot hold)."""
+    n_in = x.shape[-1]
+    n_out = int(round(n_in * fs_out / fs_in))
+    spectrum = np.fft.rfft(x, axis=-1)
+    kept = np.zeros((*x.shape[:-1], n_out // 2 + 1), dtype=complex)
+    n = min(kept.shape[-1], spectrum.shape[-1])
+    kept[..., :n] = spectrum[..., :n]
+    return (np.fft.irfft(kept, n_out, axis=-1) * (n_out / n_in)).astype(np.float32)
 
 
 def prepare_input(model: str, input_shape: tuple[int, ...], data: np.ndarray, fs: float | None) -> np.ndarray:
