@@ -31,7 +31,7 @@ from models.data import wearer
 from models.data.ecg import CLASSES as ECG_CLASSES
 from simulator.devices import PRIORITY_URGENT
 from simulator.trace import Activity, Episode, Escalation, Note, Trace
-from simulator.validate import Field, SpecError, check, check_file
+from simulator.validate import Field, ListOf, SpecError, check_file
 
 ECG_BYTES_PER_SAMPLE = 2  # 16-bit ADC samples
 ALERT_HEADER_BYTES = 512
@@ -91,6 +91,8 @@ class App:
         self.sim = sim
         self.env = sim.env
         self._file = sim.spec.get("file", "<scenario>")
+        self._app_where = where
+        self.activity = "rest"
         self._where = f"{self._file}, {where}"
         self.p = check_file(PARAMS_SCHEMA, spec.get("params") or {}, self._file, f"{where}.params")
         for role in ("watch", "phone", "cloud"):
@@ -136,6 +138,9 @@ class App:
             )
         return predictor
 
+    def _check_list(self, schema: dict, items: list, param: str) -> list[dict]:
+        return check_file(ListOf(schema), items, self._file, f"{self._app_where}.params.{param}")
+
     def _make_day(self) -> wearer.WearerDay:
         rng = self.sim.rng("wearer")
         duration = self.sim.duration_s
@@ -143,12 +148,7 @@ class App:
         if schedule_spec == "default":
             schedule = wearer.default_schedule(rng, duration)
         elif isinstance(schedule_spec, list):
-            try:
-                blocks = [
-                    check(BLOCK_SCHEMA, b, f"params.schedule[{i}]") for i, b in enumerate(schedule_spec)
-                ]
-            except SpecError as exc:
-                raise SpecError(f"{self._where}.{exc}") from None
+            blocks = self._check_list(BLOCK_SCHEMA, schedule_spec, "schedule")
             schedule = [wearer.ActivityBlock(b["start"], b["end"], b["activity"]) for b in blocks]
         else:
             raise SpecError(
@@ -158,12 +158,7 @@ class App:
         if isinstance(episodes_spec, int) and not isinstance(episodes_spec, bool) and episodes_spec >= 0:
             episodes = wearer.random_episodes(rng, episodes_spec, schedule, duration)
         elif isinstance(episodes_spec, list):
-            try:
-                checked = [
-                    check(EPISODE_SCHEMA, e, f"params.episodes[{i}]") for i, e in enumerate(episodes_spec)
-                ]
-            except SpecError as exc:
-                raise SpecError(f"{self._where}.{exc}") from None
+            checked = self._check_list(EPISODE_SCHEMA, episodes_spec, "episodes")
             episodes = [wearer.EpisodeSpec(e["start"], e["duration"], e["kind"]) for e in checked]
         else:
             raise SpecError(
@@ -212,7 +207,7 @@ class App:
         return -1
 
     def _awake(self) -> bool:
-        return getattr(self, "activity", "rest") != "sleep"
+        return self.activity != "sleep"
 
     def _glances(self):
         """The wearer looks at the watch now and then: a few seconds of screen on."""
