@@ -118,8 +118,15 @@ class KiBaMBattery(Battery):
         return new_y1, new_y2
 
     def _remove(self, energy_j: float, duration_s: float) -> None:
-        y1, y2 = self._wells_after(energy_j, duration_s)
-        # Keep the total exact (the closed form conserves it up to rounding).
+        # Only the bound well's closed form is needed: the total is exact, and the
+        # available well is the rest (called at every power change, so kept lean).
+        kp, c = self._k_prime, self.c
+        decay = math.exp(-kp * duration_s)
+        y2 = (
+            self.bound_well_j * decay
+            + self.charge_j * (1.0 - c) * (1.0 - decay)
+            - energy_j / duration_s * (1.0 - c) * (kp * duration_s - 1.0 + decay) / kp
+        )
         total = self.charge_j - energy_j
         self.available_well_j = total - y2
         self.bound_well_j = y2

@@ -24,6 +24,10 @@ from simulator.trace import BatterySample, DeviceState, Inference, PowerState
 if TYPE_CHECKING:
     from simulator.engine import Simulation
 
+# Records are built with tuple.__new__ on the hot paths: a NamedTuple's own __new__ is a
+# Python-level function and costs more than the rest of the bookkeeping.
+_record = tuple.__new__
+
 # Priority classes for the compute queue (lower runs first).
 PRIORITY_URGENT = 0
 PRIORITY_NORMAL = 1
@@ -56,6 +60,7 @@ class Device:
         self.charging = False
         self.state = initial_state
         self.loads: dict[str, float] = {}
+        self._state_power_w = profile.power_states_w
         self.power_w = profile.power_states_w[initial_state]
         self.energy_j = 0.0
         self._last_change_s = 0.0
@@ -66,6 +71,7 @@ class Device:
         self._sampled_soc = -1.0
         self._pending_burst_j = 0.0
         self._sampled_charging = False
+        self._append = sim.trace.append
         self._record_power()
         self._watch_battery()
 
@@ -170,44 +176,49 @@ class Device:
             heapq.heappush(self._compute_waiting, (priority, self._compute_seq, ticket))
             yield ticket
             if not self.on:
-                self._release_compute()
+                self.release_compute()
                 return False
         else:
             self._compute_busy = True
-        cost = self.cost(card, n_windows)
+        yield self.env.timeout(self._run_inference(card, n_windows, label, score))
+        self.release_compute()
+        return self.on
+
+    def start_inference(self, card, n_windows: int, label: str, score: float) -> float | None:
+        """Fast path of :meth:`infer` for a caller that runs often (a periodic screener):
+        if the compute unit is free, take it, record the inference and return its device
+        latency; the caller waits that long and then calls :meth:`release_compute`.
+        Returns None (nothing done) if the device is off or busy: use :meth:`infer`."""
+        if self._compute_busy or not self.on:
+            return None
+        self._compute_busy = True
+        return self._run_inference(card, n_windows, label, score)
+
+    def _run_inference(self, card, n_windows: int, label: str, score: float) -> float:
+        cost = self._costs.get((id(card), n_windows)) or self.cost(card, n_windows)
         now = self.env.now
-        self.sim.trace.append(
-            Inference(
-                now,
-                self.name,
-                card.model,
-                card.variant,
-                n_windows,
-                now + cost.latency_s,
-                cost.energy_j,
-                label,
-                score,
+        latency_s, energy_j = cost.latency_s, cost.energy_j
+        self._append(
+            _record(
+                Inference,
+                (now, self.name, card.model, card.variant, n_windows, now + latency_s, energy_j, label, score),
             )
         )
         self.inferences += 1
-        self._draw_burst(cost.energy_j, cost.latency_s)
-        yield self.env.timeout(cost.latency_s)
-        self._release_compute()
-        return self.on
+        # The burst's energy is added now and reaches the battery with the interval it
+        # falls in, at the next change or battery check (a burst of micro- to milliseconds
+        # does not warrant integrating the battery by itself).
+        self.energy_j += energy_j
+        if self.battery is not None:
+            self._pending_burst_j += energy_j
+        return latency_s
 
-    def _release_compute(self) -> None:
+    def release_compute(self) -> None:
+        """Hand the compute unit to the next queued call (or leave it free)."""
         if self._compute_waiting:
             heapq.heappop(self._compute_waiting)[2].succeed()
         else:
             self._compute_busy = False
-
-    def _draw_burst(self, energy_j: float, duration_s: float) -> None:
-        """Account a compute burst: its energy is added now and reaches the battery with
-        the interval it falls in, at the next change or battery check (a burst of
-        micro- to milliseconds does not warrant integrating the battery by itself)."""
-        self.energy_j += energy_j
-        if self.battery is not None:
-            self._pending_burst_j += energy_j
 
     # -- internals -----------------------------------------------------------------------
     def _switch(self, on: bool, reason: str) -> None:
@@ -220,14 +231,15 @@ class Device:
         self.sim.trace.append(DeviceState(self.env.now, self.name, on, reason))
 
     def _integrate(self) -> None:
-        now = self.env.now
+        now = self.env._now
         duration_s = now - self._last_change_s
         if duration_s > 0.0:
             self.energy_j += self.power_w * duration_s
             if self.battery is not None:
-                burst_w = self._pending_burst_j / duration_s
+                power_w = self._battery_power_w() if self.charging else self.power_w
+                power_w += self._pending_burst_j / duration_s
                 self._pending_burst_j = 0.0
-                self.battery.step(self._battery_power_w() + burst_w, duration_s)
+                self.battery.step(power_w, duration_s)
             self._last_change_s = now
 
     def _battery_power_w(self) -> float:
@@ -238,18 +250,20 @@ class Device:
         return self.power_w
 
     def _changed(self) -> None:
-        self.power_w = self.profile.power_states_w[self.state] + sum(self.loads.values()) if self.on else 0.0
+        self.power_w = self._state_power_w[self.state] + sum(self.loads.values()) if self.on else 0.0
         self._record_power()
         self._watch_battery()
 
     def _record_power(self) -> None:
-        now = self.env.now
-        label = f"{self.state}+{'+'.join(self.loads)}" if self.loads else self.state
+        now = self.env._now
+        loads = self.loads
+        label = "+".join((self.state, *loads)) if loads else self.state
         if self.charging:
             label += "+charging"
-        trace = self.sim.trace
-        trace.append(PowerState(now, self.name, label, self.power_w))
-        soc = self.state_of_charge
+        append = self._append
+        append(_record(PowerState, (now, self.name, label, self.power_w)))
+        battery = self.battery
+        soc = battery.charge_j / battery.capacity_j if battery is not None else 1.0
         # Battery samples at every 0.05 % of charge (and on/off/charging changes) are
         # plenty for plots; power states carry the exact energy.
         if (
@@ -259,7 +273,7 @@ class Device:
         ):
             self._sampled_soc = soc
             self._sampled_charging = self.charging
-            trace.append(BatterySample(now, self.name, soc, self.energy_j))
+            append(_record(BatterySample, (now, self.name, soc, self.energy_j)))
 
     def _watch_battery(self) -> None:
         """Make sure a check is pending no later than the battery could empty (or fill).

@@ -44,6 +44,9 @@ class Link:
         self._up_event = self.env.event()
         self._rng = sim.rng(f"link:{name}")
         self._tail_generation: dict[str, int] = {}
+        self._tx_key, self._rx_key, self._tail_key = f"tx:{name}", f"rx:{name}", f"tail:{name}"
+        self._tx_w = self.tx_j_per_bit * self.bandwidth_bps
+        self._rx_w = self.rx_j_per_bit * self.bandwidth_bps
         self.messages_sent = 0
         self.bytes_sent = 0
 
@@ -87,28 +90,16 @@ class Link:
         now = self.env.now
         status = "lost" if lost else "delivered"
         self.sim.trace.append(
-            Message(
-                now,
-                src.name,
-                dst.name,
-                self.name,
-                msg_kind,
-                size_bytes,
-                now + total_s,
-                status,
-                attempt,
-                msg_id,
-            )
+            Message(now, src.name, dst.name, self.name, msg_kind, size_bytes, now + total_s, status, attempt, msg_id)
         )
         self.messages_sent += 1
         self.bytes_sent += size_bytes
-        tx_key, rx_key = f"tx:{self.name}", f"rx:{self.name}"
-        src.add_load(tx_key, self.tx_j_per_bit * self.bandwidth_bps)
+        src.add_load(self._tx_key, self._tx_w)
         if dst.on:
-            dst.add_load(rx_key, self.rx_j_per_bit * self.bandwidth_bps)
+            dst.add_load(self._rx_key, self._rx_w)
         yield self.env.timeout(airtime_s)
-        src.remove_load(tx_key)
-        dst.remove_load(rx_key)
+        src.remove_load(self._tx_key)
+        dst.remove_load(self._rx_key)
         self._start_tail(src)
         yield self.env.timeout(self.latency_s)
         if status == "delivered" and not self.up:
@@ -148,7 +139,7 @@ class Link:
         """LTE-style radio tail: the sender's radio stays in high power after sending."""
         if self.tail_s <= 0.0:
             return
-        key = f"tail:{self.name}"
+        key = self._tail_key
         generation = self._tail_generation.get(src.name, 0) + 1
         self._tail_generation[src.name] = generation
         src.add_load(key, self.tail_power_w)

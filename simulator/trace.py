@@ -158,11 +158,21 @@ class Trace:
     def __init__(self, meta: dict[str, Any] | None = None) -> None:
         self.meta: dict[str, Any] = dict(meta or {})
         self.records: list[NamedTuple] = []
-        self.times: list[float] = []
+        self._times: list[float] = []
+        # The simulation appends a record on most events: a bound list.append is a C call.
+        self.append = self.records.append
 
     def append(self, record: NamedTuple) -> None:
+        """Add ``record`` (records arrive in time order)."""
         self.records.append(record)
-        self.times.append(record.t)
+
+    @property
+    def times(self) -> list[float]:
+        """Record times, in order (kept in step with ``records`` on demand)."""
+        times, records = self._times, self.records
+        if len(times) < len(records):
+            times.extend([r.t for r in records[len(times) :]])
+        return times
 
     def __len__(self) -> int:
         return len(self.records)

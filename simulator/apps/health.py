@@ -84,6 +84,13 @@ BLOCK_SCHEMA = {
 WATCH_STATE_OF_ACTIVITY = {"sleep": "sleep", "exercise": "workout"}
 
 
+def _draws(method, *args, chunk: int = 256):
+    """Endless scalar draws of ``method(*args)`` taken from the RNG a chunk at a time
+    (a numpy scalar draw costs about as much as the event it times)."""
+    while True:
+        yield from method(*args, size=chunk).tolist()
+
+
 class App:
     """The health escalation app (see module docstring)."""
 
@@ -206,51 +213,62 @@ class App:
                 return number
         return -1
 
-    def _awake(self) -> bool:
-        return self.activity != "sleep"
-
     def _glances(self):
         """The wearer looks at the watch now and then: a few seconds of screen on."""
-        rng = self.sim.rng("glances")
         rate = self.p["glances_per_hour"] / 3600.0
         if rate <= 0:
             return
+        rng = self.sim.rng("glances")
+        gaps, looks = _draws(rng.exponential, 1.0 / rate), _draws(rng.uniform, 4.0, 10.0)
+        timeout, watch = self.env.timeout, self.watch
         while True:
-            yield self.env.timeout(rng.exponential(1.0 / rate))
-            if self._awake() and self.watch.on:
-                previous = self.watch.state
-                self.watch.set_state("active")
-                yield self.env.timeout(rng.uniform(4.0, 10.0))
-                if self.watch.state == "active":
-                    self.watch.set_state(previous if previous != "active" else "idle")
+            yield timeout(next(gaps))
+            if self.activity != "sleep" and watch.on:
+                previous = watch.state
+                watch.set_state("active")
+                yield timeout(next(looks))
+                if watch.state == "active":
+                    watch.set_state(previous if previous != "active" else "idle")
 
     def _phone_use(self):
-        rng = self.sim.rng("phone_use")
         rate = self.p["phone_sessions_per_hour"] / 3600.0
         if rate <= 0:
             return
+        rng = self.sim.rng("phone_use")
+        gaps, sessions = _draws(rng.exponential, 1.0 / rate), _draws(rng.uniform, 60.0, 600.0)
+        timeout, phone = self.env.timeout, self.phone
         while True:
-            yield self.env.timeout(rng.exponential(1.0 / rate))
-            if self._awake() and self.phone.on:
-                self.phone.set_state("active")
-                yield self.env.timeout(rng.uniform(60.0, 600.0))
-                if self.phone.state == "active":
-                    self.phone.set_state("idle")
+            yield timeout(next(gaps))
+            if self.activity != "sleep" and phone.on:
+                phone.set_state("active")
+                yield timeout(next(sessions))
+                if phone.state == "active":
+                    phone.set_state("idle")
 
     # -- the cascade ---------------------------------------------------------------------
     def _screening(self):
         threshold = self.p["flag_threshold"]
+        cooldown_s = self.p["capture_cooldown_s"]
         card = self.screener.card
+        env, watch = self.env, self.watch
+        timeout = env.timeout
         for t_s, score in zip(self.screen_times, self.screen_scores, strict=True):
-            if t_s > self.env.now:
-                yield self.env.timeout(t_s - self.env.now)
-            if not self.watch.on:
+            if t_s > env.now:
+                yield timeout(t_s - env.now)
+            if not watch.on:
                 continue
-            label = "suspicious" if score >= threshold else "normal"
-            yield from self.watch.infer(card, 1, label, score)
-            if score >= threshold and self.env.now - self._last_capture_s >= self.p["capture_cooldown_s"]:
-                self._last_capture_s = self.env.now
-                self.env.process(self._capture(self.env.now, score))
+            flagged = score >= threshold
+            label = "suspicious" if flagged else "normal"
+            # Once a minute all day: the device's fast path when its compute unit is free.
+            latency_s = watch.start_inference(card, 1, label, score)
+            if latency_s is None:
+                yield from watch.infer(card, 1, label, score)
+            else:
+                yield timeout(latency_s)
+                watch.release_compute()
+            if flagged and env.now - self._last_capture_s >= cooldown_s:
+                self._last_capture_s = env.now
+                env.process(self._capture(env.now, score))
 
     def _capture(self, t_s: float, score: float):
         episode = self._episode_at(t_s)
@@ -267,7 +285,7 @@ class App:
         started = time.perf_counter()
         signals = np.stack([wearer.capture_ecg(self.day, t_s + 10.0 * k, rng) for k in range(n)])
         self.model_s += time.perf_counter() - started
-        accel = float(self.day.accel_g[self.day.index_at(t_s)])
+        accel = float(self.day.accel_g[min(max(int(t_s // self.day.dt_s), 0), self.day.accel_g.size - 1)])
         self.sim.escalate(
             self.watch.name, "ecg_capture", episode, "ecg", f"{n}×10 s, wrist motion {accel:.2f} g"
         )
@@ -324,10 +342,10 @@ class App:
         if not self.phone.on:
             return
         started = time.perf_counter()
-        probabilities = self.verifier.predict_proba(item["ecg"][:, None, :]).mean(axis=0)
+        probabilities = self.verifier.predict_proba(item["ecg"][:, None, :]).mean(axis=0).tolist()
         self.model_s += time.perf_counter() - started
-        label = ECG_CLASSES[int(np.argmax(probabilities))]
-        anomaly_p = float(1.0 - probabilities[ECG_CLASSES.index("normal")])
+        label = ECG_CLASSES[probabilities.index(max(probabilities))]
+        anomaly_p = 1.0 - probabilities[ECG_CLASSES.index("normal")]
         ok = yield from self.phone.infer(
             self.verifier.card, len(item["ecg"]), label, round(anomaly_p, 4), PRIORITY_URGENT
         )
