@@ -72,8 +72,7 @@ class Device:
         self._pending_burst_j = 0.0
         self._sampled_charging = False
         self._append = sim.trace.append
-        self._record_power()
-        self._watch_battery()
+        self._changed()
 
     # -- queries -------------------------------------------------------------------------
     @property
@@ -250,30 +249,32 @@ class Device:
         return self.power_w
 
     def _changed(self) -> None:
-        self.power_w = self._state_power_w[self.state] + sum(self.loads.values()) if self.on else 0.0
-        self._record_power()
-        self._watch_battery()
-
-    def _record_power(self) -> None:
-        now = self.env._now
+        """Power changed: compute it, record it (and a battery sample now and then), and
+        re-arm the depletion check. Runs at every power change, so it is one flat body."""
         loads = self.loads
+        on = self.on
+        power_w = self.power_w = self._state_power_w[self.state] + sum(loads.values()) if on else 0.0
+        now = self.env._now
         label = "+".join((self.state, *loads)) if loads else self.state
-        if self.charging:
+        charging = self.charging
+        if charging:
             label += "+charging"
         append = self._append
-        append(_record(PowerState, (now, self.name, label, self.power_w)))
+        append(_record(PowerState, (now, self.name, label, power_w)))
         battery = self.battery
-        soc = battery.charge_j / battery.capacity_j if battery is not None else 1.0
+        if battery is None:
+            if self._sampled_soc != 1.0 or power_w == 0.0:
+                self._sampled_soc = 1.0
+                append(_record(BatterySample, (now, self.name, 1.0, self.energy_j)))
+            return
+        soc = battery.charge_j / battery.capacity_j
         # Battery samples at every 0.05 % of charge (and on/off/charging changes) are
         # plenty for plots; power states carry the exact energy.
-        if (
-            abs(soc - self._sampled_soc) >= 5e-4
-            or self.power_w == 0.0
-            or self.charging != self._sampled_charging
-        ):
+        if abs(soc - self._sampled_soc) >= 5e-4 or power_w == 0.0 or charging != self._sampled_charging:
             self._sampled_soc = soc
-            self._sampled_charging = self.charging
+            self._sampled_charging = charging
             append(_record(BatterySample, (now, self.name, soc, self.energy_j)))
+        self._watch_battery()
 
     def _watch_battery(self) -> None:
         """Make sure a check is pending no later than the battery could empty (or fill).

@@ -13,9 +13,12 @@ rhythm (not a sinus tachycardia explained by exercise) goes over WAN to the clou
 The classic rule runs beside it on the same heart rate as a baseline: heart rate above
 ``high_bpm`` (or below ``low_bpm``) for ``sustain_s`` while the wearer seems inactive.
 
-Real models decide: the screener runs over all windows of the day in one batch at start
-(its input does not depend on simulation state); the verifier runs on each ECG as it
-arrives. SimPy only schedules, and devices pay the estimated device cost of each call.
+Real models decide, batched before the day starts: the screener runs over all windows of
+the day (its input does not depend on simulation state), and so the flags are known; the
+ECGs the cascade will take (flags under the cooldown rule) are synthesized and the
+verifier runs on all of them. A capture off that plan (the watch was off) is recorded and
+verified on demand, identically. SimPy only schedules, and devices pay the estimated
+device cost of each call when the simulated call happens.
 """
 
 from __future__ import annotations
@@ -82,6 +85,11 @@ BLOCK_SCHEMA = {
     "activity": Field(str, required=True, choices=wearer.ACTIVITIES),
 }
 WATCH_STATE_OF_ACTIVITY = {"sleep": "sleep", "exercise": "workout"}
+
+
+def _verdict(probabilities: list[float]) -> tuple[str, float]:
+    """The verifier's label and p(anomaly) from its class probabilities (mean over strips)."""
+    return ECG_CLASSES[probabilities.index(max(probabilities))], 1.0 - probabilities[ECG_CLASSES.index("normal")]
 
 
 def _draws(method, *args, chunk: int = 256):
@@ -182,6 +190,7 @@ class App:
         self.screen_scores = [round(float(p), 4) for p in probabilities[:, 1]]
         self.screen_times = self.screen_times.tolist()
         self.baseline_times = self.baseline_alert_times().tolist()
+        self._prepare_captures()
         env = self.env
         env.process(self._wearer())
         env.process(self._episodes())
@@ -190,6 +199,33 @@ class App:
         env.process(self._glances())
         env.process(self._phone_use())
         env.process(self._baseline())
+
+    def _prepare_captures(self) -> None:
+        """Record and verify, in one batch before the day starts, the ECGs the cascade will
+        take if the watch stays on: the flags are known (the screener ran on the whole day)
+        and so is the cooldown rule. Each capture has its own RNG stream (named by its
+        time), so a capture made on demand (the watch was off and the plan changed) is the
+        same ECG it would have been. Keeps model work out of the event loop."""
+        threshold, cooldown_s = self.p["flag_threshold"], self.p["capture_cooldown_s"]
+        planned, last_s = [], -np.inf
+        for t_s, score in zip(self.screen_times, self.screen_scores, strict=True):
+            if score >= threshold and t_s - last_s >= cooldown_s:
+                planned.append(t_s)
+                last_s = t_s
+        self._ecgs = {t_s: self._record_ecg(t_s) for t_s in planned}
+        self._verdicts: dict[float, tuple[str, float]] = {}
+        if planned:
+            n = self.p["ecg_windows"]
+            strips = np.concatenate([self._ecgs[t_s] for t_s in planned])
+            probabilities = self.verifier.predict_proba(strips[:, None, :])
+            per_capture = probabilities.reshape(len(planned), n, -1).mean(axis=1)
+            for t_s, p in zip(planned, per_capture, strict=True):
+                self._verdicts[t_s] = _verdict(p.tolist())
+
+    def _record_ecg(self, t_s: float) -> np.ndarray:
+        rng = self.sim.rng(f"ecg@{t_s:.3f}")
+        n = self.p["ecg_windows"]
+        return np.stack([wearer.capture_ecg(self.day, t_s + 10.0 * k, rng) for k in range(n)])
 
     # -- the wearer ----------------------------------------------------------------------
     def _wearer(self):
@@ -266,9 +302,9 @@ class App:
             else:
                 yield timeout(latency_s)
                 watch.release_compute()
-            if flagged and env.now - self._last_capture_s >= cooldown_s:
-                self._last_capture_s = env.now
-                env.process(self._capture(env.now, score))
+            if flagged and t_s - self._last_capture_s >= cooldown_s:
+                self._last_capture_s = t_s
+                env.process(self._capture(t_s, score))
 
     def _capture(self, t_s: float, score: float):
         episode = self._episode_at(t_s)
@@ -281,16 +317,24 @@ class App:
         if not self.watch.on:
             return
         self.energy_j["ecg_capture"] += power_w * n * 10.0
-        rng = self.sim.rng("ecg")
-        started = time.perf_counter()
-        signals = np.stack([wearer.capture_ecg(self.day, t_s + 10.0 * k, rng) for k in range(n)])
-        self.model_s += time.perf_counter() - started
+        signals = self._ecgs.pop(t_s, None)
+        if signals is None:  # not in the plan: record it now
+            started = time.perf_counter()
+            signals = self._record_ecg(t_s)
+            self.model_s += time.perf_counter() - started
         accel = float(self.day.accel_g[min(max(int(t_s // self.day.dt_s), 0), self.day.accel_g.size - 1)])
         self.sim.escalate(
             self.watch.name, "ecg_capture", episode, "ecg", f"{n}×10 s, wrist motion {accel:.2f} g"
         )
         self.outbox.append(
-            {"t_s": self.env.now, "ecg": signals, "accel_g": accel, "episode": episode, "fallback": False}
+            {
+                "t_s": self.env.now,
+                "captured_s": t_s,
+                "ecg": signals,
+                "accel_g": accel,
+                "episode": episode,
+                "fallback": False,
+            }
         )
         if not self._outbox_signal.triggered:
             self._outbox_signal.succeed()
@@ -341,11 +385,12 @@ class App:
     def _verify(self, item: dict[str, Any]):
         if not self.phone.on:
             return
-        started = time.perf_counter()
-        probabilities = self.verifier.predict_proba(item["ecg"][:, None, :]).mean(axis=0).tolist()
-        self.model_s += time.perf_counter() - started
-        label = ECG_CLASSES[probabilities.index(max(probabilities))]
-        anomaly_p = 1.0 - probabilities[ECG_CLASSES.index("normal")]
+        verdict = self._verdicts.pop(item["captured_s"], None)
+        if verdict is None:  # not in the plan: verify it now
+            started = time.perf_counter()
+            verdict = _verdict(self.verifier.predict_proba(item["ecg"][:, None, :]).mean(axis=0).tolist())
+            self.model_s += time.perf_counter() - started
+        label, anomaly_p = verdict
         ok = yield from self.phone.infer(
             self.verifier.card, len(item["ecg"]), label, round(anomaly_p, 4), PRIORITY_URGENT
         )
