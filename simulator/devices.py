@@ -68,6 +68,7 @@ class Device:
         self._check_due_s = math.inf
         self.inferences = 0
         self._costs: dict[tuple[int, int], CostEstimate] = {}
+        self._bursts: dict[tuple[int, int], tuple[float, float]] = {}  # (latency_s, energy_j)
         self._sampled_soc = -1.0
         self._pending_burst_j = 0.0
         self._sampled_charging = False
@@ -194,9 +195,12 @@ class Device:
         return self._run_inference(card, n_windows, label, score)
 
     def _run_inference(self, card, n_windows: int, label: str, score: float) -> float:
-        cost = self._costs.get((id(card), n_windows)) or self.cost(card, n_windows)
-        now = self.env.now
-        latency_s, energy_j = cost.latency_s, cost.energy_j
+        burst = self._bursts.get((id(card), n_windows))
+        if burst is None:
+            cost = self.cost(card, n_windows)
+            burst = self._bursts[(id(card), n_windows)] = (cost.latency_s, cost.energy_j)
+        latency_s, energy_j = burst
+        now = self.env._now
         self._append(
             _record(
                 Inference,

@@ -167,9 +167,13 @@ class Simulation:
         not change another device's randomness."""
         rng = self._rngs.get(stream)
         if rng is None:
-            rng = np.random.default_rng([self.seed, zlib.crc32(stream.encode())])
-            self._rngs[stream] = rng
+            rng = self._rngs[stream] = self.new_rng(stream)
         return rng
+
+    def new_rng(self, stream: str) -> np.random.Generator:
+        """A fresh RNG at the start of stream ``stream`` (not shared: for one-off draws
+        that must not depend on what was drawn before, e.g. one capture's noise)."""
+        return np.random.default_rng([self.seed, zlib.crc32(stream.encode())])
 
     def spec_device(self, name: str) -> dict[str, Any]:
         """The scenario entry of device ``name``."""

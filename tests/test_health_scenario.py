@@ -191,3 +191,29 @@ def test_health_day_advanced_in_slices_matches_one_run():
         while sliced.env.peek() <= t and not sliced.finished:
             sliced.advance(t, budget_s=0.0005)
     assert sliced.trace.records == whole.trace.records
+
+
+def test_captures_off_the_plan_are_the_same_ecgs(monkeypatch):
+    """The ECGs planned and verified in one batch before the day are exactly the ones the
+    watch would record (and the phone verify) on demand."""
+    planned = Simulation.from_file(SCENARIO, seed=5)
+    planned.run(until=8 * 3600)
+    app = planned.apps[0]
+    assert app.model_s == 0.0  # nothing left to do in the loop: all captures were planned
+
+    from simulator.apps import health
+
+    original = health.App._prepare_captures
+
+    def plan_nothing(self):
+        original(self)
+        self._ecgs.clear()
+        self._verdicts.clear()
+
+    monkeypatch.setattr(health.App, "_prepare_captures", plan_nothing)
+    on_demand = Simulation.from_file(SCENARIO, seed=5)
+    on_demand.run(until=8 * 3600)
+    assert on_demand.apps[0].model_s > 0.0
+    escalations = [r for r in planned.trace if isinstance(r, Escalation)]
+    assert len(escalations) > 5
+    assert on_demand.trace.records == planned.trace.records

@@ -15,8 +15,8 @@ The classic rule runs beside it on the same heart rate as a baseline: heart rate
 
 Real models decide, batched before the day starts: the screener runs over all windows of
 the day (its input does not depend on simulation state), and so the flags are known; the
-ECGs the cascade will take (flags under the cooldown rule) are synthesized and the
-verifier runs on all of them. A capture off that plan (the watch was off) is recorded and
+ECGs the cascade will take (flags under the cooldown rule) are synthesized and verified
+up front. A capture off that plan (the watch was off) is recorded and
 verified on demand, identically. SimPy only schedules, and devices pay the estimated
 device cost of each call when the simulated call happens.
 """
@@ -213,19 +213,17 @@ class App:
                 planned.append(t_s)
                 last_s = t_s
         self._ecgs = {t_s: self._record_ecg(t_s) for t_s in planned}
-        self._verdicts: dict[float, tuple[str, float]] = {}
-        if planned:
-            n = self.p["ecg_windows"]
-            strips = np.concatenate([self._ecgs[t_s] for t_s in planned])
-            probabilities = self.verifier.predict_proba(strips[:, None, :])
-            per_capture = probabilities.reshape(len(planned), n, -1).mean(axis=1)
-            for t_s, p in zip(planned, per_capture, strict=True):
-                self._verdicts[t_s] = _verdict(p.tolist())
+        # One call per capture, as the phone makes it: ORT's results depend on the batch
+        # size in the last bits, and an on-demand verdict must equal the planned one.
+        self._verdicts = {t_s: self._verify_ecg(ecg) for t_s, ecg in self._ecgs.items()}
 
     def _record_ecg(self, t_s: float) -> np.ndarray:
-        rng = self.sim.rng(f"ecg@{t_s:.3f}")
+        rng = self.sim.new_rng(f"ecg@{t_s:.3f}")
         n = self.p["ecg_windows"]
         return np.stack([wearer.capture_ecg(self.day, t_s + 10.0 * k, rng) for k in range(n)])
+
+    def _verify_ecg(self, ecg: np.ndarray) -> tuple[str, float]:
+        return _verdict(self.verifier.predict_proba(ecg[:, None, :]).mean(axis=0).tolist())
 
     # -- the wearer ----------------------------------------------------------------------
     def _wearer(self):
@@ -289,8 +287,9 @@ class App:
         env, watch = self.env, self.watch
         timeout = env.timeout
         for t_s, score in zip(self.screen_times, self.screen_scores, strict=True):
-            if t_s > env.now:
-                yield timeout(t_s - env.now)
+            now = env.now
+            if t_s > now:
+                yield timeout(t_s - now)
             if not watch.on:
                 continue
             flagged = score >= threshold
@@ -388,7 +387,7 @@ class App:
         verdict = self._verdicts.pop(item["captured_s"], None)
         if verdict is None:  # not in the plan: verify it now
             started = time.perf_counter()
-            verdict = _verdict(self.verifier.predict_proba(item["ecg"][:, None, :]).mean(axis=0).tolist())
+            verdict = self._verify_ecg(item["ecg"])
             self.model_s += time.perf_counter() - started
         label, anomaly_p = verdict
         ok = yield from self.phone.infer(
