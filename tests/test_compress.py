@@ -175,6 +175,36 @@ def test_early_exit_split_is_exact_and_threshold_controls_exits(bench):
         assert torch.allclose(always(x), head(trunk(x))) and always.last_exit_rate == 1.0
 
 
+def test_contiguous_threshold_rule_ignores_a_lucky_dip():
+    # the head is wrong on the third sample and right where the full model is wrong (the fourth):
+    # accuracy falls below the bound at 0.7 and comes back at 0.6
+    y = np.zeros(4, np.int64)
+    full_logits = np.array([[1.0, 0.0]] * 3 + [[0.0, 1.0]], np.float32)
+    confidence = np.array([0.9, 0.8, 0.7, 0.6])
+    exit_class = np.array([0, 0, 1, 0])
+    probs = np.zeros((4, 2))
+    probs[np.arange(4), exit_class] = confidence
+    probs[np.arange(4), 1 - exit_class] = 1 - confidence
+    assert early_exit.choose_threshold(probs, full_logits, y, 0.0)[:2] == (0.6, 1.0)
+    assert early_exit.choose_threshold(probs, full_logits, y, 0.0, "contiguous")[:2] == (0.8, 0.5)
+    with pytest.raises(ValueError, match="threshold rule"):
+        early_exit.choose_threshold(probs, full_logits, y, 0.0, "best")
+
+
+def test_per_model_options_are_options_of_their_recipes():
+    from models.compress.lab import known_models
+    from models.compress.recipes import MODEL_OPTIONS
+
+    for model, by_recipe in MODEL_OPTIONS.items():
+        assert model in known_models()
+        for recipe, options in by_recipe.items():
+            assert set(options) <= set(RECIPES[recipe].options), (model, recipe)
+            for name, value in options.items():
+                choices = RECIPES[recipe].options[name].choices
+                assert isinstance(value, RECIPES[recipe].options[name].kind)
+                assert choices is None or value in choices
+
+
 def test_hard_calibration_set_takes_the_least_certain_samples(bench):
     x, y = bench.splits.x_train, bench.splits.y_train
     logits = predict_logits(bench.fp32, x)
