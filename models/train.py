@@ -29,6 +29,7 @@ from torch import nn
 
 from models import measure, quantize
 from models.cards import ARTIFACTS_DIR, ModelCard, card_path
+from models.compress.lab import devices_that_fit
 from models.data import ecg, wearer
 from models.runtime import OrtPredictor, Predictor, TorchPredictor, clear_cache
 from models.zoo import health
@@ -288,6 +289,7 @@ def build(name: str, root: Path = ARTIFACTS_DIR, log: Callable[[str], None] = pr
             runtime="onnxruntime",
             extra={"heldout_seed": recipe.heldout_seed, **extra},
         )
+        card.devices_fit = devices_that_fit(card)
         card.save(card_path(name, variant, Path(root)))
         cards.append(card)
     spec = {"model": name, "classes": list(recipe.classes), "input_shape": list(recipe.input_shape)}

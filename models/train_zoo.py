@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from models import measure
 from models.cards import ARTIFACTS_DIR, ModelCard
+from models.compress.lab import devices_that_fit
 from models.quantize import export_onnx
 from models.runtime import OrtPredictor, clear_cache
 from models.zoo import ZOO, ZooSpec, fold_batchnorm
@@ -139,6 +140,7 @@ def train(name: str, log=print) -> ModelCard:
             "held_out": HELD_OUT[name],
         },
     )
+    card.devices_fit = devices_that_fit(card)
     card.save(out / "fp32.card.json")
     clear_cache()
     log(f"{name}: test accuracy {card.accuracy:.4f} {card.per_class_accuracy}")

@@ -170,3 +170,14 @@ def test_zoo_modules_import_no_qt():
         "sys.exit(1 if bad else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=120).returncode == 0
+
+
+def test_every_card_says_truthfully_which_devices_it_fits():
+    from models.cards import list_cards
+    from models.compress.lab import devices_that_fit
+
+    cards = list_cards()
+    assert len(cards) >= 5 * 13
+    for card in cards:
+        assert card.devices_fit, f"{card.model}:{card.variant} lists no device"
+        assert card.devices_fit == devices_that_fit(card), f"{card.model}:{card.variant}"
