@@ -83,7 +83,7 @@ def print_summary(summary: dict) -> None:
     """The summary as aligned tables (devices, then health cascade vs baseline)."""
     print(
         f"\n{summary['scenario']}  (seed {summary['seed']}, {summary['sim_time_s'] / 3600:.1f} h simulated "
-        f"in {summary['wall_s']:.1f} s, {summary['events']:,} events)\n"
+        f"in {summary['wall_s']:.3g} s, {summary['events']:,} events)\n"
     )
     print(f"  {'device':<10} {'battery start':>13} {'battery end':>11} {'energy':>12} {'inferences':>10}")
     for name, d in summary["devices"].items():
@@ -240,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python flushes stdout at exit)
+        return 0
 
 
 if __name__ == "__main__":

@@ -249,35 +249,28 @@ class App:
 
     def _glances(self):
         """The wearer looks at the watch now and then: a few seconds of screen on."""
-        rate = self.p["glances_per_hour"] / 3600.0
-        if rate <= 0:
-            return
-        rng = self.sim.rng("glances")
-        gaps, looks = _draws(rng.exponential, 1.0 / rate), _draws(rng.uniform, 4.0, 10.0)
-        timeout, watch = self.env.timeout, self.watch
-        while True:
-            yield timeout(next(gaps))
-            if self.activity != "sleep" and watch.on:
-                previous = watch.state
-                watch.set_state("active")
-                yield timeout(next(looks))
-                if watch.state == "active":
-                    watch.set_state(previous if previous != "active" else "idle")
+        return self._sessions(self.watch, "glances", self.p["glances_per_hour"], 4.0, 10.0)
 
     def _phone_use(self):
-        rate = self.p["phone_sessions_per_hour"] / 3600.0
+        return self._sessions(self.phone, "phone_use", self.p["phone_sessions_per_hour"], 60.0, 600.0)
+
+    def _sessions(self, device, stream: str, per_hour: float, min_s: float, max_s: float):
+        """While the wearer is awake, ``device`` goes active at random (Poisson,
+        ``per_hour``) for ``min_s``–``max_s`` seconds, then back to its state before."""
+        rate = per_hour / 3600.0
         if rate <= 0:
             return
-        rng = self.sim.rng("phone_use")
-        gaps, sessions = _draws(rng.exponential, 1.0 / rate), _draws(rng.uniform, 60.0, 600.0)
-        timeout, phone = self.env.timeout, self.phone
+        rng = self.sim.rng(stream)
+        gaps, lengths = _draws(rng.exponential, 1.0 / rate), _draws(rng.uniform, min_s, max_s)
+        timeout = self.env.timeout
         while True:
             yield timeout(next(gaps))
-            if self.activity != "sleep" and phone.on:
-                phone.set_state("active")
-                yield timeout(next(sessions))
-                if phone.state == "active":
-                    phone.set_state("idle")
+            if self.activity != "sleep" and device.on:
+                previous = device.state
+                device.set_state("active")
+                yield timeout(next(lengths))
+                if device.state == "active":
+                    device.set_state(previous if previous != "active" else "idle")
 
     # -- the cascade ---------------------------------------------------------------------
     def _screening(self):
