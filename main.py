@@ -139,8 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _resolve_scenario(text: str) -> Path:
-    from scenarios import list_scenarios
-    from scenarios.schema import SCENARIOS_DIR
+    from simulator.scenario import SCENARIOS_DIR, list_scenarios
 
     path = Path(text)
     if path.exists():
@@ -153,7 +152,7 @@ def _resolve_scenario(text: str) -> Path:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from scenarios import list_scenarios
+    from simulator.scenario import list_scenarios
 
     for path, name, description in list_scenarios():
         first = description.split(". ")[0].rstrip(".")

@@ -71,3 +71,29 @@ def card_path(model: str, variant: str, root: Path = ARTIFACTS_DIR) -> Path:
 def list_cards(root: Path = ARTIFACTS_DIR) -> list[ModelCard]:
     """All cards under ``root``, sorted by model then variant."""
     return [ModelCard.load(p) for p in sorted(root.glob("*/*.card.json"))]
+
+
+def available(root: Path = ARTIFACTS_DIR) -> dict[str, list[str]]:
+    """Model name -> variants that have a card under ``root``."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(Path(root).glob("*/*.card.json")):
+        found.setdefault(path.parent.name, []).append(path.name.removesuffix(".card.json"))
+    return found
+
+
+def _describe(found: dict[str, list[str]]) -> str:
+    return (
+        "; ".join(f"{m}: {', '.join(v)}" for m, v in found.items()) or "none (run `python -m models.train`)"
+    )
+
+
+def find_card(model: str, variant: str = "fp32", root: Path = ARTIFACTS_DIR) -> ModelCard:
+    """The card of ``model``/``variant`` (light: JSON only); ValueError naming what exists."""
+    found = available(root)
+    if model not in found:
+        raise ValueError(f"unknown model {model!r}; available models and variants: {_describe(found)}")
+    if variant not in found[model]:
+        raise ValueError(
+            f"model {model!r} has no variant {variant!r}; available variants: {', '.join(found[model])}"
+        )
+    return ModelCard.load(card_path(model, variant, root))

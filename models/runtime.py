@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from models.cards import ARTIFACTS_DIR, ModelCard, card_path
+from models.cards import ARTIFACTS_DIR, ModelCard, card_path, find_card
 
 CHUNK = 256
 _cache: dict[tuple[str, str, Path], Predictor] = {}
@@ -119,20 +119,6 @@ class TorchPredictor(Predictor):
             return self.module(torch.from_numpy(x)).numpy()
 
 
-def available(root: Path = ARTIFACTS_DIR) -> dict[str, list[str]]:
-    """Model name -> variants that have a card under ``root``."""
-    found: dict[str, list[str]] = {}
-    for path in sorted(Path(root).glob("*/*.card.json")):
-        found.setdefault(path.parent.name, []).append(path.name.removesuffix(".card.json"))
-    return found
-
-
-def _describe(found: dict[str, list[str]]) -> str:
-    return (
-        "; ".join(f"{m}: {', '.join(v)}" for m, v in found.items()) or "none (run `python -m models.train`)"
-    )
-
-
 def load(model: str, variant: str = "fp32", root: Path = ARTIFACTS_DIR) -> Predictor:
     """The cached predictor for ``model``/``variant``; ValueError naming what exists if absent."""
     root = Path(root)
@@ -140,14 +126,7 @@ def load(model: str, variant: str = "fp32", root: Path = ARTIFACTS_DIR) -> Predi
     with _lock:
         if key in _cache:
             return _cache[key]
-        found = available(root)
-        if model not in found:
-            raise ValueError(f"unknown model {model!r}; available models and variants: {_describe(found)}")
-        if variant not in found[model]:
-            raise ValueError(
-                f"model {model!r} has no variant {variant!r}; available variants: {', '.join(found[model])}"
-            )
-        card = ModelCard.load(card_path(model, variant, root))
+        card = find_card(model, variant, root)
         artifact = root / model / card.artifact
         if card.runtime == "onnxruntime":
             predictor: Predictor = OrtPredictor(artifact, card.input_shape, card.classes, card)

@@ -72,13 +72,45 @@ def estimate(
     )
 
 
+def card_precision(card) -> str:
+    """The precision a card's compute is charged at: its own, or ``mixed`` when it carries
+    a split of its MACs by precision (mixed and dynamic variants)."""
+    if card.precision in BYTES_PER_VALUE:
+        return card.precision
+    if (card.extra or {}).get("macs_by_precision"):
+        return "mixed"
+    return "int8" if "int8" in card.precision else "fp32"
+
+
 def estimate_card(profile: DeviceProfile, card, batch: int = 1) -> CostEstimate:
-    """:func:`estimate` from a ModelCard (MACs, bytes on disk, peak activations)."""
-    precision = (
-        card.precision
-        if card.precision in BYTES_PER_VALUE
-        else "int8"
-        if "int8" in card.precision
-        else "fp32"
+    """The one cost of a ModelCard on a device profile (engine, ``recommend``, ``compress``
+    and the cards' ``devices_fit`` all use it).
+
+    A single-precision card is :func:`estimate` from its MACs, bytes on disk and peak
+    activations. A mixed-precision card (``extra.macs_by_precision``) is split: each
+    precision's MACs run on that precision's engine with its share of the weights, the
+    call's fixed overhead is paid once, and the memory need is the whole model's."""
+    precision = card_precision(card)
+    if precision != "mixed":
+        return estimate(profile, card.macs, card.bytes, precision, card.peak_activation_bytes, batch)
+    macs_by_precision = card.extra["macs_by_precision"]
+    total_macs = max(sum(macs_by_precision.values()), 1)
+    parts = [
+        estimate(profile, macs, card.bytes * macs / total_macs, part, card.peak_activation_bytes, batch)
+        for part, macs in macs_by_precision.items()
+        if macs > 0
+    ]
+    needed = card.bytes + batch * card.peak_activation_bytes
+    overhead_s = profile.compute_overhead_s
+    # Each part's estimate includes the call overhead (at its engine's power): keep the first's.
+    repeated_overhead_j = sum(p.energy_j / p.latency_s * overhead_s for p in parts[1:] if p.latency_s > 0)
+    return CostEstimate(
+        latency_s=sum(p.latency_s for p in parts) - (len(parts) - 1) * overhead_s,
+        energy_j=sum(p.energy_j for p in parts) - repeated_overhead_j,
+        fits_memory=needed <= profile.memory_bytes,
+        precision="mixed",
+        engine_precision="+".join(p.engine_precision for p in parts),
+        bound="compute" if any(p.bound == "compute" for p in parts) else "memory",
+        memory_needed_bytes=needed,
+        memory_budget_bytes=profile.memory_bytes,
     )
-    return estimate(profile, card.macs, card.bytes, precision, card.peak_activation_bytes, batch)

@@ -19,7 +19,16 @@ import simpy
 from simulator.battery import Battery
 from simulator.compute import CostEstimate, estimate_card
 from simulator.profiles import DeviceProfile
-from simulator.trace import BatterySample, DeviceState, Inference, PowerState
+from simulator.trace import (
+    BatterySample,
+    DeviceJoined,
+    DeviceLeft,
+    DeviceState,
+    Inference,
+    ModelDeployed,
+    ModelRemoved,
+    PowerState,
+)
 
 if TYPE_CHECKING:
     from simulator.engine import Simulation
@@ -45,6 +54,8 @@ class Device:
         battery: Battery | None,
         position: tuple[float, float],
         initial_state: str = "idle",
+        models: dict[str, Any] | None = None,
+        present: bool = True,
     ) -> None:
         self.sim = sim
         self.env: simpy.Environment = sim.env
@@ -52,8 +63,15 @@ class Device:
         self.profile = profile
         self.battery = battery
         self.position = position
-        self.models: dict[str, Any] = {}  # model name → ModelCard of the hosted variant
-        self._compute_busy = False
+        # model name → ModelCard of the hosted variant (scenario, then deploys). Keep this
+        # class at ≤ 30 instance attributes: past that CPython stops sharing instance-dict
+        # keys and every attribute access on the hot paths got 8 % slower (measured).
+        self.models: dict[str, Any] = dict(models or {})
+        self.present = present
+        # The compute unit is busy until ``_compute_free_s``; calls that find it busy wait
+        # in a priority heap and are handed the unit by a dispatch at that time.
+        self._compute_free_s = 0.0
+        self._dispatch_pending = False
         self._compute_waiting: list[tuple[int, int, simpy.Event]] = []
         self._compute_seq = 0
         self.on = True
@@ -73,7 +91,12 @@ class Device:
         self._pending_burst_j = 0.0
         self._sampled_charging = False
         self._append = sim.trace.append
-        self._changed()
+        if present:
+            self._changed()
+        else:  # not in the home yet: draws nothing, records nothing until it joins
+            self.on = False
+            self.state = "off"
+            self.power_w = 0.0
 
     # -- queries -------------------------------------------------------------------------
     @property
@@ -82,7 +105,7 @@ class Device:
 
     @property
     def compute_queue_len(self) -> int:
-        return int(self._compute_busy) + len(self._compute_waiting)
+        return int(self.env.now < self._compute_free_s) + len(self._compute_waiting)
 
     @property
     def state_of_charge(self) -> float:
@@ -142,11 +165,76 @@ class Device:
         self._changed()
 
     def switch_on(self, reason: str) -> None:
-        if self.on or (self.battery is not None and self.battery.empty and not self.charging):
+        if (
+            self.on
+            or not self.present
+            or (self.battery is not None and self.battery.empty and not self.charging)
+        ):
             return
         self._integrate()
         self._switch(True, reason)
         self._changed()
+
+    # -- joining and leaving the home; hosted models -------------------------------------
+    def join(self, reason: str) -> None:
+        """Enter the home (see :meth:`Simulation.join`): recorded with what views need to
+        draw it, then switched on in its initial state; the models it brings are deployed."""
+        now = self.env.now
+        self.present = True
+        capacity = self.battery.capacity_wh if self.battery is not None else None
+        x, y = self.position
+        self.sim.trace.append(
+            DeviceJoined(now, self.name, self.kind, self.profile.name, capacity, x, y, reason)
+        )
+        self._last_change_s = now
+        self.on = True
+        self.state = self.sim.spec_device(self.name)["state"]
+        self.sim.trace.append(DeviceState(now, self.name, True, reason))
+        self._changed()
+        for card in list(self.models.values()):
+            self.deploy(card, reason="brought by the device")
+
+    def leave(self, reason: str) -> None:
+        """Leave the home: switch off and stop drawing (the trace records it)."""
+        self.switch_off(reason)
+        self.present = False
+        self.sim.trace.append(DeviceLeft(self.env.now, self.name, reason))
+
+    def hosted_variant(self, model: str) -> str | None:
+        """The variant of ``model`` this device hosts (``None`` if it hosts none)."""
+        card = self.models.get(model)
+        return None if card is None else card.variant
+
+    def deploy(self, card, app: str = "", serves: str = "", reason: str = "deployed") -> None:
+        """Install ``card``'s variant now (its bytes have arrived): it serves from here on.
+        A variant of the same model it replaces is recorded as removed."""
+        previous = self.hosted_variant(card.model)
+        now = self.env.now
+        if previous is not None and previous != card.variant:
+            self.sim.trace.append(
+                ModelRemoved(now, self.name, card.model, previous, f"replaced by {card.variant}")
+            )
+        self.models[card.model] = card
+        self.sim.trace.append(
+            ModelDeployed(
+                now,
+                self.name,
+                card.model,
+                card.variant,
+                str(card.version),
+                int(card.bytes),
+                card.privacy_level,
+                app,
+                serves,
+                reason,
+            )
+        )
+
+    def remove_model(self, model: str, reason: str) -> None:
+        """Stop serving ``model`` (recorded)."""
+        card = self.models.pop(model, None)
+        if card is not None:
+            self.sim.trace.append(ModelRemoved(self.env.now, self.name, model, card.variant, reason))
 
     # -- compute -----------------------------------------------------------------------
     def cost(self, card, batch: int = 1) -> CostEstimate:
@@ -157,42 +245,60 @@ class Device:
             cost = self._costs[key] = estimate_card(self.profile, card, batch)
         return cost
 
-    def infer(
+    def run(
         self, card, n_windows: int, label: str, score: float, priority: int = PRIORITY_NORMAL
-    ) -> Generator[simpy.Event, Any, bool]:
-        """Run ``card``'s model on ``n_windows`` inputs as one batch; returns False if the
-        device is (or goes) off. ``label``/``score`` are the real model output, computed
-        by the caller with :mod:`models.runtime` (batched outside the event loop).
+    ) -> simpy.Event:
+        """Run ``card``'s model on ``n_windows`` inputs as one batch, now: the one way apps
+        use a device's compute unit. Yield the returned event; its value is True when the
+        call ran, False if the device is (or went) off while it waited.
 
-        Calls queue for the device's one compute unit, lower ``priority`` first. The
-        burst's energy (engine power × device latency) is drawn when it starts; it is on
-        the ``Inference`` record rather than a pair of power-state records, since bursts
-        last micro- to milliseconds."""
+        ``label``/``score`` are the real model output, computed by the caller with
+        :mod:`models.runtime` (batched outside the event loop). Calls queue for the
+        device's one compute unit, lower ``priority`` first. The burst's energy (engine
+        power × device latency) is drawn when it starts; it is on the ``Inference`` record
+        rather than a pair of power-state records, since bursts last micro- to
+        milliseconds."""
+        if self.on and not self._compute_waiting and self.env._now >= self._compute_free_s:
+            # The common case (a free unit) is one timeout and no release event: a periodic
+            # screener runs this all day, and a process or a callback per call cost 7–15 %
+            # of engine speed.
+            latency_s = self._run_inference(card, n_windows, label, score)
+            self._compute_free_s = self.env._now + latency_s
+            return self.env.timeout(latency_s, True)
+        return self.env.process(self._queued(card, n_windows, label, score, priority))
+
+    def _queued(
+        self, card, n_windows: int, label: str, score: float, priority: int
+    ) -> Generator[simpy.Event, Any, bool]:
         if not self.on:
             return False
-        if self._compute_busy:
-            self._compute_seq += 1
-            ticket = self.env.event()
-            heapq.heappush(self._compute_waiting, (priority, self._compute_seq, ticket))
-            yield ticket
-            if not self.on:
-                self.release_compute()
-                return False
-        else:
-            self._compute_busy = True
-        yield self.env.timeout(self._run_inference(card, n_windows, label, score))
-        self.release_compute()
+        self._compute_seq += 1
+        ticket = self.env.event()
+        heapq.heappush(self._compute_waiting, (priority, self._compute_seq, ticket))
+        self._schedule_dispatch()
+        yield ticket
+        if not self.on:
+            self._compute_free_s = self.env.now
+            self._schedule_dispatch()
+            return False
+        latency_s = self._run_inference(card, n_windows, label, score)
+        self._compute_free_s = self.env.now + latency_s
+        self._schedule_dispatch()
+        yield self.env.timeout(latency_s)
         return self.on
 
-    def start_inference(self, card, n_windows: int, label: str, score: float) -> float | None:
-        """Fast path of :meth:`infer` for a caller that runs often (a periodic screener):
-        if the compute unit is free, take it, record the inference and return its device
-        latency; the caller waits that long and then calls :meth:`release_compute`.
-        Returns None (nothing done) if the device is off or busy: use :meth:`infer`."""
-        if self._compute_busy or not self.on:
-            return None
-        self._compute_busy = True
-        return self._run_inference(card, n_windows, label, score)
+    def _schedule_dispatch(self) -> None:
+        """Hand the unit to the first waiting call when it is free (one pending dispatch)."""
+        if self._dispatch_pending or not self._compute_waiting:
+            return
+        self._dispatch_pending = True
+        self.env.timeout(max(self._compute_free_s - self.env.now, 0.0)).callbacks.append(self._dispatch)
+
+    def _dispatch(self, _event: simpy.Event) -> None:
+        self._dispatch_pending = False
+        if self._compute_waiting:
+            self._compute_free_s = math.inf  # reserved until the call it wakes takes it
+            heapq.heappop(self._compute_waiting)[2].succeed()
 
     def _run_inference(self, card, n_windows: int, label: str, score: float) -> float:
         burst = self._bursts.get((id(card), n_windows))
@@ -204,7 +310,17 @@ class Device:
         self._append(
             _record(
                 Inference,
-                (now, self.name, card.model, card.variant, n_windows, now + latency_s, energy_j, label, score),
+                (
+                    now,
+                    self.name,
+                    card.model,
+                    card.variant,
+                    n_windows,
+                    now + latency_s,
+                    energy_j,
+                    label,
+                    score,
+                ),
             )
         )
         self.inferences += 1
@@ -215,13 +331,6 @@ class Device:
         if self.battery is not None:
             self._pending_burst_j += energy_j
         return latency_s
-
-    def release_compute(self) -> None:
-        """Hand the compute unit to the next queued call (or leave it free)."""
-        if self._compute_waiting:
-            heapq.heappop(self._compute_waiting)[2].succeed()
-        else:
-            self._compute_busy = False
 
     # -- internals -----------------------------------------------------------------------
     def _switch(self, on: bool, reason: str) -> None:

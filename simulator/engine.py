@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import simpy
 
-from scenarios.schema import load_scenario, validate
-from simulator.apps import APP_MODULES, app_class
+from models.cards import find_card
+from simulator.apps import App, app_class
 from simulator.battery import make_battery
 from simulator.devices import Device
 from simulator.network import Link
 from simulator.profiles import link_defaults, load_profile
-from simulator.trace import BatterySample, Escalation, Narration, Trace
-from simulator.validate import SpecError
+from simulator.scenario import absent_at_start, load_scenario, validate
+from simulator.trace import BatterySample, Narration, Trace
 
 _DEFAULT_RING_RADIUS = 1.0
 
@@ -46,7 +46,7 @@ class Simulation:
         self.trace = Trace(self._meta())
         self.devices: dict[str, Device] = {}
         self.links: dict[str, Link] = {}
-        self.apps: list[Any] = []
+        self.apps: list[App] = []
         self._narrate_on: dict[str, list[str]] = {}
         self._build()
         freeze_startup_objects_once()
@@ -73,7 +73,7 @@ class Simulation:
         source: str = "<scenario>",
     ) -> Simulation:
         """Like :meth:`from_file` for a scenario already in memory."""
-        from scenarios.schema import apply_overrides
+        from simulator.scenario import apply_overrides
 
         raw = apply_overrides(raw, overrides or {}, source)
         if extra_events:
@@ -91,10 +91,12 @@ class Simulation:
             "sim_time_s": self.duration_s,
             "devices": {},
             "links": {},
+            "apps": [{"type": a["type"], "name": a["name"]} for a in self.spec["apps"]],
         }
 
     def _build(self) -> None:
         specs = self.spec["devices"]
+        absent = absent_at_start(self.spec)
         for i, dspec in enumerate(specs):
             profile = load_profile(dspec["profile_path"])
             battery = None
@@ -122,8 +124,19 @@ class Simulation:
                     round(_DEFAULT_RING_RADIUS * float(np.sin(angle)), 4),
                 )
             )
-            device = Device(self, dspec["name"], profile, battery, position, dspec["state"])
+            device = Device(
+                self,
+                dspec["name"],
+                profile,
+                battery,
+                position,
+                dspec["state"],
+                models={m: find_card(m, v) for m, v in dspec["models"].items()},
+                present=dspec["name"] not in absent,
+            )
             self.devices[device.name] = device
+            if not device.present:
+                continue  # it appears in the trace when it joins
             self.trace.meta["devices"][device.name] = {
                 "kind": profile.kind,
                 "profile": profile.name,
@@ -141,6 +154,9 @@ class Simulation:
             )
             self.links[link.name] = link
             self.trace.meta["links"][link.name] = {"type": link.type, "a": lspec["a"], "b": lspec["b"]}
+            missing = [d.name for d in (link.a, link.b) if not d.present]
+            if missing:
+                link.set_up(False, f"{missing[0]} not in the home yet")
         for step in self.spec["narration"]:
             if step["at"] is not None:
                 self.env.process(self._narrate_at(step["at"], step["text"]))
@@ -148,15 +164,9 @@ class Simulation:
                 self._narrate_on.setdefault(step["on"], []).append(step["text"])
         for event in self.spec["events"]:
             self.env.process(self._scheduled_event(event))
-        where = self.spec.get("file", "<scenario>")
         for i, aspec in enumerate(self.spec["apps"]):
             cls = app_class(aspec["type"])
-            if cls is None:
-                known = ", ".join(APP_MODULES)
-                raise SpecError(
-                    f"{where}, apps[{i}].type: unknown app {aspec['type']!r} (expected one of: {known})"
-                )
-            self.apps.append(cls(self, aspec, f"apps[{i}]"))
+            self.apps.append(cls(self, aspec["name"], aspec["params"], f"apps[{i}]"))
         for app in self.apps:
             app.start()
         self.env.process(self._finish())
@@ -183,14 +193,28 @@ class Simulation:
         self._message_id += 1
         return self._message_id
 
-    def escalate(self, device: str, stage: str, episode: int, label: str, detail: str = "") -> None:
-        """Record an escalation stage (and fire any narration anchored to that stage)."""
-        now = self.env.now
-        self.trace.append(Escalation(now, device, stage, episode, label, detail))
-        texts = self._narrate_on.pop(stage, None)
-        if texts:
-            for text in texts:
-                self.trace.append(Narration(now, text))
+    def fire(self, hook: str, app: str | None = None) -> None:
+        """A generic hook (an app's stage): show the narration anchored to it, once
+        (``on: hook``, or ``on: <app>.hook`` for one app of several)."""
+        for key in (hook, f"{app}.{hook}") if app else (hook,):
+            texts = self._narrate_on.pop(key, None)
+            if texts:
+                for text in texts:
+                    self.trace.append(Narration(self.env.now, text))
+
+    def link_between(self, a: str, b: str) -> Link | None:
+        """The first link joining devices ``a`` and ``b`` (either direction), if any."""
+        for link in self.links.values():
+            if {link.a.name, link.b.name} == {a, b}:
+                return link
+        return None
+
+    def links_of(self, device: str) -> list[Link]:
+        return [link for link in self.links.values() if device in (link.a.name, link.b.name)]
+
+    def app(self, name: str) -> App:
+        """The app named ``name``."""
+        return next(a for a in self.apps if a.name == name)
 
     @property
     def now(self) -> float:
@@ -256,7 +280,7 @@ class Simulation:
             "devices": devices,
         }
         for app in self.apps:
-            out.update(app.metrics(self.trace, end_s))
+            out[app.name] = app.metrics(self.trace, end_s)
         return out
 
     @property
@@ -289,16 +313,38 @@ class Simulation:
             self.links[event["link"]].set_up(up, reason if start else f"end of {reason}")
             return
         device = self.devices[event["device"]]
-        if kind in ("device_off", "device_on"):
+        if kind in ("device_join", "device_leave"):
+            self.join(device, reason) if (kind == "device_join") == start else self.leave(device, reason)
+        elif kind in ("device_off", "device_on"):
             on = (kind == "device_on") == start
             device.switch_on(reason) if on else device.switch_off(reason)
         else:
             charge = (kind == "charge_start") == start
             device.start_charging() if charge else device.stop_charging()
 
+    def join(self, device: Device, reason: str = "joined") -> None:
+        """``device`` enters the home: it is drawn from now on, its links come up and the
+        models it brings are recorded as deployed."""
+        if device.present:
+            return
+        device.join(reason)
+        for link in self.links_of(device.name):
+            if link.a.present and link.b.present:
+                link.set_up(True, f"{device.name} joined")
+
+    def leave(self, device: Device, reason: str = "left") -> None:
+        """``device`` leaves the home: it switches off and its links go down."""
+        if not device.present:
+            return
+        for link in self.links_of(device.name):
+            link.set_up(False, f"{device.name} left")
+        device.leave(reason)
+
     def _finish(self):
         yield self.env.timeout(self.duration_s)
         for device in self.devices.values():
+            if not device.present:
+                continue
             device._integrate()
             self.trace.append(
                 BatterySample(self.env.now, device.name, device.state_of_charge, device.energy_j)

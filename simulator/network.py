@@ -90,7 +90,18 @@ class Link:
         now = self.env.now
         status = "lost" if lost else "delivered"
         self.sim.trace.append(
-            Message(now, src.name, dst.name, self.name, msg_kind, size_bytes, now + total_s, status, attempt, msg_id)
+            Message(
+                now,
+                src.name,
+                dst.name,
+                self.name,
+                msg_kind,
+                size_bytes,
+                now + total_s,
+                status,
+                attempt,
+                msg_id,
+            )
         )
         self.messages_sent += 1
         self.bytes_sent += size_bytes

@@ -17,7 +17,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-TRACE_FORMAT = "hometwin-trace/1"
+TRACE_FORMAT = "hometwin-trace/2"
+# Version 1 (before the app contract) had the health app's records without an ``app`` field.
+_V1_FORMAT = "hometwin-trace/1"
+_V1_APP = "health"
 
 
 class PowerState(NamedTuple):
@@ -89,31 +92,51 @@ class Inference(NamedTuple):
     score: float
 
 
-class Escalation(NamedTuple):
-    """A step of an escalation chain (e.g. watch_flag → phone_confirm → doctor_alert)."""
+class DeviceJoined(NamedTuple):
+    """A device joined the home (it was not there before): what views need to draw it."""
 
     t: float
     device: str
-    stage: str
-    episode: int
-    label: str
-    detail: str
-
-
-class Episode(NamedTuple):
-    """Ground truth: an event the apps should detect, from ``t`` to ``end_t``."""
-
-    t: float
-    end_t: float
     kind: str
-    episode: int
+    profile: str
+    capacity_wh: float | None
+    x: float
+    y: float
+    reason: str
 
 
-class Activity(NamedTuple):
-    """The wearer's activity changed (sleep, rest, commute, exercise…)."""
+class DeviceLeft(NamedTuple):
+    """A device left the home (its links go down; apps re-home or report what it served)."""
 
     t: float
-    activity: str
+    device: str
+    reason: str
+
+
+class ModelDeployed(NamedTuple):
+    """A model variant is installed on ``device`` and serving from ``t`` (a manifest entry:
+    version, privacy level, which app and chains it serves, why this variant)."""
+
+    t: float
+    device: str
+    model: str
+    variant: str
+    version: str
+    size_bytes: int
+    privacy: str
+    app: str
+    serves: str
+    reason: str
+
+
+class ModelRemoved(NamedTuple):
+    """A model variant stopped serving on ``device`` (replaced, device left, switched)."""
+
+    t: float
+    device: str
+    model: str
+    variant: str
+    reason: str
 
 
 class Narration(NamedTuple):
@@ -139,13 +162,30 @@ RECORD_TYPES: dict[str, type] = {
     "link": LinkState,
     "message": Message,
     "inference": Inference,
-    "escalation": Escalation,
-    "episode": Episode,
-    "activity": Activity,
     "narration": Narration,
     "note": Note,
+    "join": DeviceJoined,
+    "leave": DeviceLeft,
+    "deploy": ModelDeployed,
+    "remove": ModelRemoved,
 }
 KIND_OF: dict[type, str] = {cls: kind for kind, cls in RECORD_TYPES.items()}
+CORE_KINDS = tuple(RECORD_TYPES)
+
+
+def register_records(kinds: dict[str, type]) -> None:
+    """Add an app's record kinds (kind name → NamedTuple class) to the trace's registry."""
+    for kind, cls in kinds.items():
+        known = RECORD_TYPES.get(kind)
+        assert known is None or known is cls, f"record kind {kind!r} registered twice"
+        RECORD_TYPES[kind] = cls
+        KIND_OF[cls] = kind
+
+
+def _register_app_records() -> None:
+    from simulator.apps import register_all_records  # deferred: apps import this module
+
+    register_all_records()
 
 
 class TraceError(ValueError):
@@ -229,18 +269,28 @@ class Trace:
     def load(cls, path: str | Path) -> Trace:
         """Read a trace written by :meth:`save`; a damaged file raises :class:`TraceError`."""
         path = Path(path)
+        _register_app_records()
         try:
             with gzip.open(path, "rt", encoding="utf-8") as f:
                 header = json.loads(f.readline())
-                if not isinstance(header, dict) or header.get("format") != TRACE_FORMAT:
-                    raise TraceError(f"{path}: not a HomeTwin trace (expected format {TRACE_FORMAT})")
+                version = header.get("format") if isinstance(header, dict) else None
+                if version not in (TRACE_FORMAT, _V1_FORMAT):
+                    found = f"format {version!r}" if isinstance(version, str) else "no format header"
+                    raise TraceError(
+                        f"{path}: not a trace this HomeTwin can read ({found}; expected {TRACE_FORMAT} or {_V1_FORMAT})"
+                    )
                 trace = cls(header.get("meta"))
+                v1 = version == _V1_FORMAT
                 for lineno, line in enumerate(f, start=2):
                     row = json.loads(line)
                     record_type = RECORD_TYPES.get(row[0]) if isinstance(row, list) and row else None
+                    if v1 and record_type is not None and row[0] not in CORE_KINDS:
+                        row = [row[0], row[1], _V1_APP, *row[2:]]  # v1 app records: t first, no app
                     if record_type is None or len(row) - 1 != len(record_type._fields):
                         raise TraceError(f"{path}, line {lineno}: unknown or malformed record")
                     trace.append(record_type(*row[1:]))
+                if v1:
+                    trace.meta.setdefault("apps", [{"type": "health_escalation", "name": _V1_APP}])
         except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise TraceError(f"{path}: cannot read trace ({exc})") from None
         return trace

@@ -40,12 +40,10 @@ def tiny_scenario(tmp_path):
 
 def make_synthetic_trace(n_watch: int = 1, hours: float = 6.0):
     """A hand-built health-escalation trace (no simulator needed): chains watch → phone → cloud."""
+    from simulator.apps.health import Activity, Episode, Escalation
     from simulator.trace import (
-        Activity,
         BatterySample,
         DeviceState,
-        Episode,
-        Escalation,
         Inference,
         LinkState,
         Message,
@@ -66,12 +64,20 @@ def make_synthetic_trace(n_watch: int = 1, hours: float = 6.0):
             "models": [{"model": "hr_screener", "variant": "fp32"}],
         }
         links[f"watch{k}-phone"] = {"type": "ble", "a": f"watch{k}", "b": "phone"}
-    trace = Trace({"scenario": "Synthetic", "sim_time_s": duration, "devices": devices, "links": links})
+    trace = Trace(
+        {
+            "scenario": "Synthetic",
+            "sim_time_s": duration,
+            "devices": devices,
+            "links": links,
+            "apps": [{"type": "health_escalation", "name": "health"}],
+        }
+    )
     rows = []
     for name in devices:
         rows.append(PowerState(0.0, name, "idle", 0.05))
         rows.append(BatterySample(0.0, name, 1.0, 0.0))
-    rows.append(Activity(0.0, "sleep"))
+    rows.append(Activity(0.0, "health", "sleep"))
     rows.append(Narration(1200.0, "First flag coming."))
     msg_id = 0
     for k in range(n_watch):
@@ -85,21 +91,21 @@ def make_synthetic_trace(n_watch: int = 1, hours: float = 6.0):
             rows.append(BatterySample(t + 0.02, w, soc, t * 0.05))
             if step % 6 == 3:
                 ep = step
-                rows.append(Episode(t - 100, t + 900, "afib", ep))
-                rows.append(Escalation(t + 1, w, "watch_flag", ep, "suspicious", ""))
+                rows.append(Episode(t - 100, "health", t + 900, "afib", ep))
+                rows.append(Escalation(t + 1, "health", w, "watch_flag", ep, "suspicious", ""))
                 msg_id += 1
                 rows.append(
                     Message(t + 2, w, "phone", f"{w}-phone", "ecg", 24000, t + 4, "delivered", 1, msg_id)
                 )
                 rows.append(Inference(t + 4, "phone", "ecg_verifier", "int8", 3, t + 4.5, 0.01, "afib", 0.9))
-                rows.append(Escalation(t + 4.5, "phone", "phone_confirm", ep, "afib", ""))
+                rows.append(Escalation(t + 4.5, "health", "phone", "phone_confirm", ep, "afib", ""))
                 msg_id += 1
                 rows.append(
                     Message(
                         t + 5, "phone", "cloud", "phone-cloud", "alert", 900, t + 5.5, "delivered", 1, msg_id
                     )
                 )
-                rows.append(Escalation(t + 5.5, "cloud", "doctor_alert", ep, "afib", ""))
+                rows.append(Escalation(t + 5.5, "health", "cloud", "doctor_alert", ep, "afib", ""))
     rows.append(LinkState(2 * 3600.0, "watch0-phone", False, "out of range"))
     rows.append(LinkState(2.5 * 3600.0, "watch0-phone", True, "back"))
     rows.append(DeviceState(4 * 3600.0, "phone", False, "depleted"))

@@ -184,7 +184,7 @@ def test_compute_queue_serialises_inference():
     ends = []
 
     def job():
-        yield from watch.infer(card, 1, "a", 1.0)
+        yield watch.run(card, 1, "a", 1.0)
         ends.append(sim.now)
 
     for _ in range(3):
@@ -208,7 +208,7 @@ def test_compute_queue_honours_priority():
     order = []
 
     def job(name, priority):
-        yield from watch.infer(card, 1, "a", 1.0, priority)
+        yield watch.run(card, 1, "a", 1.0, priority)
         order.append(name)
 
     sim.env.process(job("first", 1))

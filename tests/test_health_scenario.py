@@ -9,7 +9,8 @@ import pytest
 
 from simulator.apps.health import health_metrics
 from simulator.engine import Simulation
-from simulator.trace import Episode, Escalation, Inference, Message, Note, PowerState, Trace
+from simulator.apps.health import Episode, Escalation
+from simulator.trace import Inference, Message, Note, PowerState, Trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "health_escalation.yaml"
@@ -161,7 +162,7 @@ def test_cli_run_writes_summary_and_trace(tmp_path):
 def test_bad_model_variant_is_a_clear_error(tmp_path):
     from simulator.validate import SpecError
 
-    with pytest.raises(SpecError, match=r"devices.watch.models.hr_screener: .*int3"):
+    with pytest.raises(SpecError, match=r"devices\[0\]\.models\.hr_screener: .*int3"):
         Simulation.from_file(SCENARIO, overrides={"devices.watch.models.hr_screener": "int3"})
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scenarios import ScenarioError, list_scenarios, load_scenario
+from simulator.scenario import ScenarioError, list_scenarios, load_scenario
 from simulator.profiles import load_profile
 from simulator.validate import SpecError, read_yaml
 

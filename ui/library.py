@@ -16,7 +16,7 @@ SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 def shipped_scenarios() -> list[tuple[str, str, str]]:
     """``(path, name, description)`` for each shipped scenario."""
     try:
-        from scenarios import list_scenarios
+        from simulator.scenario import list_scenarios
 
         return [(str(p), str(n), str(d or "")) for p, n, d in list_scenarios()]
     except (ImportError, AttributeError):

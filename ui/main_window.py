@@ -694,7 +694,7 @@ class MainWindow(QMainWindow):
 def preview_meta(scenario_file: str | None = None, scenario: dict | None = None) -> dict | None:
     """Trace meta (devices, links, duration) of a scenario, without building the simulation."""
     try:
-        from scenarios.schema import load_scenario, validate
+        from simulator.scenario import load_scenario, validate
         from simulator.profiles import load_profile
 
         spec = (

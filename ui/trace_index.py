@@ -14,13 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from simulator.apps.health import Activity, Episode, Escalation
 from simulator.trace import (
     KIND_OF,
-    Activity,
     BatterySample,
     DeviceState,
-    Episode,
-    Escalation,
     Inference,
     LinkState,
     Message,

@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from models import runtime
 from models.data import wearer
 from models.data.ecg import CLASSES as ECG_CLASSES
+from simulator.apps.base import App
 from simulator.devices import PRIORITY_URGENT
-from simulator.trace import Activity, Episode, Escalation, Note, Trace
+from simulator.trace import Note, Trace, register_records
 from simulator.validate import Field, ListOf, SpecError, check_file
 
 ECG_BYTES_PER_SAMPLE = 2  # 16-bit ADC samples
@@ -87,9 +87,42 @@ BLOCK_SCHEMA = {
 WATCH_STATE_OF_ACTIVITY = {"sleep": "sleep", "exercise": "workout"}
 
 
+class Escalation(NamedTuple):
+    """A step of the escalation chain (watch_flag → ecg_capture → … → doctor_alert), or
+    the threshold rule's ``baseline_alert``."""
+
+    t: float
+    app: str
+    device: str
+    stage: str
+    episode: int
+    label: str
+    detail: str
+
+
+class Episode(NamedTuple):
+    """Ground truth: an arrhythmia episode the app should detect, from ``t`` to ``end_t``."""
+
+    t: float
+    app: str
+    end_t: float
+    kind: str
+    episode: int
+
+
+class Activity(NamedTuple):
+    """The wearer's activity changed (sleep, rest, commute, exercise…)."""
+
+    t: float
+    app: str
+    activity: str
+
+
 def _verdict(probabilities: list[float]) -> tuple[str, float]:
     """The verifier's label and p(anomaly) from its class probabilities (mean over strips)."""
-    return ECG_CLASSES[probabilities.index(max(probabilities))], 1.0 - probabilities[ECG_CLASSES.index("normal")]
+    return ECG_CLASSES[probabilities.index(max(probabilities))], 1.0 - probabilities[
+        ECG_CLASSES.index("normal")
+    ]
 
 
 def _draws(method, *args, chunk: int = 256):
@@ -99,29 +132,46 @@ def _draws(method, *args, chunk: int = 256):
         yield from method(*args, size=chunk).tolist()
 
 
-class App:
+class HealthEscalation(App):
     """The health escalation app (see module docstring)."""
 
-    def __init__(self, sim, spec: dict[str, Any], where: str) -> None:
-        self.sim = sim
-        self.env = sim.env
-        self._file = sim.spec.get("file", "<scenario>")
-        self._app_where = where
+    TYPE = "health_escalation"
+    DESCRIPTION = "watch screens heart rate → phone verifies an ECG → cloud doctor alerted"
+    PARAMS = PARAMS_SCHEMA
+    RECORDS = {"escalation": Escalation, "episode": Episode, "activity": Activity}
+    HOOKS = (*STAGES, "baseline_alert")
+    DEVICE_PARAMS = ("watch", "phone", "cloud")
+    LEGACY_STREAM_NAME = "health"
+
+    @classmethod
+    def check_params(cls, raw: Any, scenario: dict[str, Any], file: str, where: str) -> dict[str, Any]:
+        params = super().check_params(raw, scenario, file, where)
+        episodes = params["episodes"]
+        if isinstance(episodes, list):
+            params["episodes"] = check_file(ListOf(EPISODE_SCHEMA), episodes, file, f"{where}.episodes")
+        elif isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 0:
+            raise SpecError(
+                f"{file}, {where}.episodes: expected a count ≥ 0 or a list of episodes, got {episodes!r}"
+            )
+        schedule = params["schedule"]
+        if isinstance(schedule, list):
+            params["schedule"] = check_file(ListOf(BLOCK_SCHEMA), schedule, file, f"{where}.schedule")
+        elif schedule != "default":
+            raise SpecError(
+                f"{file}, {where}.schedule: expected 'default' or a list of blocks, got {schedule!r}"
+            )
+        return params
+
+    def __init__(self, sim, name: str, params: dict[str, Any], where: str) -> None:
+        super().__init__(sim, name, params, where)
         self.activity = "rest"
-        self._where = f"{self._file}, {where}"
-        self.p = check_file(PARAMS_SCHEMA, spec.get("params") or {}, self._file, f"{where}.params")
-        for role in ("watch", "phone", "cloud"):
-            if self.p[role] not in sim.devices:
-                raise SpecError(
-                    f"{where}.params.{role}: unknown device {self.p[role]!r} (devices: {', '.join(sim.devices)})"
-                )
-        self.watch = sim.devices[self.p["watch"]]
-        self.phone = sim.devices[self.p["phone"]]
-        self.cloud = sim.devices[self.p["cloud"]]
-        self.ble = self._link_between(self.watch, self.phone)
-        self.wan = self._link_between(self.phone, self.cloud)
-        self.screener = self._model(self.watch, "hr_screener")
-        self.verifier = self._model(self.phone, "ecg_verifier")
+        self.watch = sim.devices[params["watch"]]
+        self.phone = sim.devices[params["phone"]]
+        self.cloud = sim.devices[params["cloud"]]
+        self.ble = self.link_between(self.watch, self.phone)
+        self.wan = self.link_between(self.phone, self.cloud)
+        self.screener = self.load_model(self.watch, "hr_screener")
+        self.verifier = self.load_model(self.phone, "ecg_verifier")
         self.day = self._make_day()
         self.outbox: deque[dict[str, Any]] = deque()
         self._outbox_signal = self.env.event()
@@ -132,59 +182,27 @@ class App:
         self.energy_j = {"ecg_capture": 0.0}
 
     # -- set-up ------------------------------------------------------------------------
-    def _link_between(self, a, b):
-        for link in self.sim.links.values():
-            if {link.a.name, link.b.name} == {a.name, b.name}:
-                return link
-        raise SpecError(f"{self._where}: the health app needs a link between {a.name!r} and {b.name!r}")
-
-    def _model(self, device, model: str):
-        variant = self.sim.spec_device(device.name)["models"].get(model, "fp32")
-        try:
-            predictor = runtime.load(model, variant)
-        except ValueError as exc:
-            raise SpecError(f"{self._file}, devices.{device.name}.models.{model}: {exc}") from None
-        device.models[model] = predictor.card
-        fit = device.cost(predictor.card)
-        if not fit.fits_memory:
-            raise SpecError(
-                f"{self._file}, devices.{device.name}.models.{model}: {variant} needs "
-                f"{fit.memory_needed_bytes:.0f} B, more than the device's {fit.memory_budget_bytes:.0f} B"
-            )
-        return predictor
-
-    def _check_list(self, schema: dict, items: list, param: str) -> list[dict]:
-        return check_file(ListOf(schema), items, self._file, f"{self._app_where}.params.{param}")
-
     def _make_day(self) -> wearer.WearerDay:
-        rng = self.sim.rng("wearer")
+        """The wearer's day (params were checked at load: 'default' or lists of blocks and
+        episodes, or an episode count)."""
+        rng = self.rng("wearer")
         duration = self.sim.duration_s
-        schedule_spec = self.p["schedule"]
-        if schedule_spec == "default":
+        blocks = self.params["schedule"]
+        if blocks == "default":
             schedule = wearer.default_schedule(rng, duration)
-        elif isinstance(schedule_spec, list):
-            blocks = self._check_list(BLOCK_SCHEMA, schedule_spec, "schedule")
+        else:
             schedule = [wearer.ActivityBlock(b["start"], b["end"], b["activity"]) for b in blocks]
+        episodes = self.params["episodes"]
+        if isinstance(episodes, int):
+            specs = wearer.random_episodes(rng, episodes, schedule, duration)
         else:
-            raise SpecError(
-                f"{self._where}.params.schedule: expected 'default' or a list of blocks, got {schedule_spec!r}"
-            )
-        episodes_spec = self.p["episodes"]
-        if isinstance(episodes_spec, int) and not isinstance(episodes_spec, bool) and episodes_spec >= 0:
-            episodes = wearer.random_episodes(rng, episodes_spec, schedule, duration)
-        elif isinstance(episodes_spec, list):
-            checked = self._check_list(EPISODE_SCHEMA, episodes_spec, "episodes")
-            episodes = [wearer.EpisodeSpec(e["start"], e["duration"], e["kind"]) for e in checked]
-        else:
-            raise SpecError(
-                f"{self._where}.params.episodes: expected a count ≥ 0 or a list of episodes, got {episodes_spec!r}"
-            )
-        return wearer.simulate_day(schedule, episodes, duration, rng)
+            specs = [wearer.EpisodeSpec(e["start"], e["duration"], e["kind"]) for e in episodes]
+        return wearer.simulate_day(schedule, specs, duration, rng)
 
     def start(self) -> None:
-        period = self.p["screen_period_s"]
-        self.screen_times = np.arange(self.p["window_s"], self.sim.duration_s, period)
-        windows = wearer.screening_windows(self.day, self.screen_times, self.p["window_s"])
+        period = self.params["screen_period_s"]
+        self.screen_times = np.arange(self.params["window_s"], self.sim.duration_s, period)
+        windows = wearer.screening_windows(self.day, self.screen_times, self.params["window_s"])
         probabilities = self.screener.predict_proba(windows)
         # Plain Python floats: numpy scalars would leak into SimPy's clock and slow every event.
         self.screen_scores = [round(float(p), 4) for p in probabilities[:, 1]]
@@ -206,7 +224,7 @@ class App:
         and so is the cooldown rule. Each capture has its own RNG stream (named by its
         time), so a capture made on demand (the watch was off and the plan changed) is the
         same ECG it would have been. Keeps model work out of the event loop."""
-        threshold, cooldown_s = self.p["flag_threshold"], self.p["capture_cooldown_s"]
+        threshold, cooldown_s = self.params["flag_threshold"], self.params["capture_cooldown_s"]
         planned, last_s = [], -np.inf
         for t_s, score in zip(self.screen_times, self.screen_scores, strict=True):
             if score >= threshold and t_s - last_s >= cooldown_s:
@@ -218,19 +236,24 @@ class App:
         self._verdicts = {t_s: self._verify_ecg(ecg) for t_s, ecg in self._ecgs.items()}
 
     def _record_ecg(self, t_s: float) -> np.ndarray:
-        rng = self.sim.new_rng(f"ecg@{t_s:.3f}")
-        n = self.p["ecg_windows"]
+        rng = self.new_rng(f"ecg@{t_s:.3f}")
+        n = self.params["ecg_windows"]
         return np.stack([wearer.capture_ecg(self.day, t_s + 10.0 * k, rng) for k in range(n)])
 
     def _verify_ecg(self, ecg: np.ndarray) -> tuple[str, float]:
         return _verdict(self.verifier.predict_proba(ecg[:, None, :]).mean(axis=0).tolist())
+
+    def _escalate(self, device: str, stage: str, episode: int, label: str, detail: str = "") -> None:
+        """Record an escalation stage (and fire any narration anchored to it)."""
+        self.sim.trace.append(Escalation(self.env.now, self.name, device, stage, episode, label, detail))
+        self.fire(stage)
 
     # -- the wearer ----------------------------------------------------------------------
     def _wearer(self):
         for block in self.day.schedule:
             if block.start_s > self.env.now:
                 yield self.env.timeout(block.start_s - self.env.now)
-            self.sim.trace.append(Activity(self.env.now, block.activity))
+            self.sim.trace.append(Activity(self.env.now, self.name, block.activity))
             self.activity = block.activity
             self.watch.set_state(WATCH_STATE_OF_ACTIVITY.get(block.activity, "idle"))
             self.phone.set_state("sleep" if block.activity == "sleep" else "idle")
@@ -239,7 +262,7 @@ class App:
         for number, episode in enumerate(self.day.episodes):
             if episode.start_s > self.env.now:
                 yield self.env.timeout(episode.start_s - self.env.now)
-            self.sim.trace.append(Episode(self.env.now, episode.end_s, episode.kind, number))
+            self.sim.trace.append(Episode(self.env.now, self.name, episode.end_s, episode.kind, number))
 
     def _episode_at(self, t_s: float) -> int:
         for number, episode in enumerate(self.day.episodes):
@@ -249,10 +272,10 @@ class App:
 
     def _glances(self):
         """The wearer looks at the watch now and then: a few seconds of screen on."""
-        return self._sessions(self.watch, "glances", self.p["glances_per_hour"], 4.0, 10.0)
+        return self._sessions(self.watch, "glances", self.params["glances_per_hour"], 4.0, 10.0)
 
     def _phone_use(self):
-        return self._sessions(self.phone, "phone_use", self.p["phone_sessions_per_hour"], 60.0, 600.0)
+        return self._sessions(self.phone, "phone_use", self.params["phone_sessions_per_hour"], 60.0, 600.0)
 
     def _sessions(self, device, stream: str, per_hour: float, min_s: float, max_s: float):
         """While the wearer is awake, ``device`` goes active at random (Poisson,
@@ -260,7 +283,7 @@ class App:
         rate = per_hour / 3600.0
         if rate <= 0:
             return
-        rng = self.sim.rng(stream)
+        rng = self.rng(stream)
         gaps, lengths = _draws(rng.exponential, 1.0 / rate), _draws(rng.uniform, min_s, max_s)
         timeout = self.env.timeout
         while True:
@@ -274,8 +297,8 @@ class App:
 
     # -- the cascade ---------------------------------------------------------------------
     def _screening(self):
-        threshold = self.p["flag_threshold"]
-        cooldown_s = self.p["capture_cooldown_s"]
+        threshold = self.params["flag_threshold"]
+        cooldown_s = self.params["capture_cooldown_s"]
         card = self.screener.card
         env, watch = self.env, self.watch
         timeout = env.timeout
@@ -287,21 +310,15 @@ class App:
                 continue
             flagged = score >= threshold
             label = "suspicious" if flagged else "normal"
-            # Once a minute all day: the device's fast path when its compute unit is free.
-            latency_s = watch.start_inference(card, 1, label, score)
-            if latency_s is None:
-                yield from watch.infer(card, 1, label, score)
-            else:
-                yield timeout(latency_s)
-                watch.release_compute()
+            yield watch.run(card, 1, label, score)
             if flagged and t_s - self._last_capture_s >= cooldown_s:
                 self._last_capture_s = t_s
                 env.process(self._capture(t_s, score))
 
     def _capture(self, t_s: float, score: float):
         episode = self._episode_at(t_s)
-        self.sim.escalate(self.watch.name, "watch_flag", episode, "suspicious", f"screener score {score:.2f}")
-        n = self.p["ecg_windows"]
+        self._escalate(self.watch.name, "watch_flag", episode, "suspicious", f"screener score {score:.2f}")
+        n = self.params["ecg_windows"]
         power_w = self.watch.profile.components_w.get("ecg_capture", 0.0)
         self.watch.add_load("ecg_capture", power_w)
         yield self.env.timeout(n * 10.0)
@@ -315,7 +332,7 @@ class App:
             signals = self._record_ecg(t_s)
             self.model_s += time.perf_counter() - started
         accel = float(self.day.accel_g[min(max(int(t_s // self.day.dt_s), 0), self.day.accel_g.size - 1)])
-        self.sim.escalate(
+        self._escalate(
             self.watch.name, "ecg_capture", episode, "ecg", f"{n}×10 s, wrist motion {accel:.2f} g"
         )
         self.outbox.append(
@@ -345,12 +362,12 @@ class App:
                     Note(self.env.now, self.watch.name, "queued", f"ECG queued: {self.ble.name} down")
                 )
                 age = self.env.now - item["t_s"]
-                wait_s = max(self.p["max_queue_age_s"] - age, 0.0)
+                wait_s = max(self.params["max_queue_age_s"] - age, 0.0)
                 if not item["fallback"]:
                     yield self.ble.wait_up() | self.env.timeout(wait_s)
                     if not self.ble.up:
                         item["fallback"] = True
-                        self.sim.escalate(
+                        self._escalate(
                             self.watch.name,
                             "watch_fallback_alert",
                             item["episode"],
@@ -359,10 +376,10 @@ class App:
                         )
                 yield self.ble.wait_up()
                 continue
-            status = yield from self.ble.send(self.watch, "ecg", size, retries=self.p["retries"])
+            status = yield from self.ble.send(self.watch, "ecg", size, retries=self.params["retries"])
             if status == "delivered":
                 self.outbox.popleft()
-                self.sim.escalate(
+                self._escalate(
                     self.watch.name, "ecg_sent", item["episode"], "ecg", f"{size} B over {self.ble.name}"
                 )
                 self.env.process(self._verify(item))
@@ -383,28 +400,28 @@ class App:
             verdict = self._verify_ecg(item["ecg"])
             self.model_s += time.perf_counter() - started
         label, anomaly_p = verdict
-        ok = yield from self.phone.infer(
+        ok = yield self.phone.run(
             self.verifier.card, len(item["ecg"]), label, round(anomaly_p, 4), PRIORITY_URGENT
         )
         if not ok:
             return
-        explained = label == "tachycardia" and item["accel_g"] >= self.p["exercise_accel_g"]
+        explained = label == "tachycardia" and item["accel_g"] >= self.params["exercise_accel_g"]
         episode = item["episode"]
-        if label == "normal" or anomaly_p < self.p["confirm_threshold"] or explained:
+        if label == "normal" or anomaly_p < self.params["confirm_threshold"] or explained:
             why = "exercise explains the rate" if explained else f"p(anomaly) {anomaly_p:.2f}"
-            self.sim.escalate(self.phone.name, "phone_dismiss", episode, label, why)
+            self._escalate(self.phone.name, "phone_dismiss", episode, label, why)
             return
-        self.sim.escalate(self.phone.name, "phone_confirm", episode, label, f"p(anomaly) {anomaly_p:.2f}")
+        self._escalate(self.phone.name, "phone_confirm", episode, label, f"p(anomaly) {anomaly_p:.2f}")
         # Persistence: an isolated abnormal strip (e.g. a benign nocturnal sinus bradycardia
         # the screener flagged once) waits for a follow-up capture before the doctor hears.
-        window = self.p["confirm_window_s"]
+        window = self.params["confirm_window_s"]
         self._confirmed_s = [t for t in self._confirmed_s if self.env.now - t <= window] + [self.env.now]
-        if len(self._confirmed_s) < self.p["confirmations_needed"]:
+        if len(self._confirmed_s) < self.params["confirmations_needed"]:
             self.sim.trace.append(
                 Note(self.env.now, self.phone.name, "follow-up", "waiting for a follow-up ECG to confirm")
             )
             return
-        if self.env.now - self._last_alert_s < self.p["alert_holdoff_s"]:
+        if self.env.now - self._last_alert_s < self.params["alert_holdoff_s"]:
             self.sim.trace.append(
                 Note(self.env.now, self.phone.name, "holdoff", "doctor already alerted recently")
             )
@@ -412,7 +429,7 @@ class App:
         self._last_alert_s = self.env.now
         size = int(item["ecg"].size * ECG_BYTES_PER_SAMPLE + ALERT_HEADER_BYTES)
         status = yield from self.wan.send(
-            self.phone, "alert", size, retries=self.p["retries"], wait_for_link_s=6 * 3600.0
+            self.phone, "alert", size, retries=self.params["retries"], wait_for_link_s=6 * 3600.0
         )
         if status != "delivered":
             self.sim.trace.append(
@@ -420,8 +437,8 @@ class App:
             )
             self._last_alert_s = -np.inf
             return
-        self.sim.escalate(self.cloud.name, "doctor_alert", episode, label, f"ECG reviewed: {label}")
-        yield from self.wan.send(self.cloud, "ack", 256, retries=self.p["retries"])
+        self._escalate(self.cloud.name, "doctor_alert", episode, label, f"ECG reviewed: {label}")
+        yield from self.wan.send(self.cloud, "ack", 256, retries=self.params["retries"])
 
     # -- the classic rule ----------------------------------------------------------------
     def baseline_alert_times(self) -> np.ndarray:
@@ -430,10 +447,10 @@ class App:
         # "Seems inactive" is judged over the last two minutes of wrist motion, as a watch would.
         width = max(int(round(120.0 / day.dt_s)), 1)
         motion = np.convolve(day.accel_g, np.ones(width) / width)[: day.accel_g.size]
-        inactive = motion < self.p["baseline_inactive_accel_g"]
-        high = (day.hr_bpm > self.p["baseline_high_bpm"]) & inactive & day.hr_valid
-        low = (day.hr_bpm < self.p["baseline_low_bpm"]) & inactive & day.hr_valid
-        need = int(round(self.p["baseline_sustain_s"] / day.dt_s))
+        inactive = motion < self.params["baseline_inactive_accel_g"]
+        high = (day.hr_bpm > self.params["baseline_high_bpm"]) & inactive & day.hr_valid
+        low = (day.hr_bpm < self.params["baseline_low_bpm"]) & inactive & day.hr_valid
+        need = int(round(self.params["baseline_sustain_s"] / day.dt_s))
         alerts: list[float] = []
         for condition in (high, low):
             run = 0
@@ -443,7 +460,7 @@ class App:
                 run = run + 1 if flag else 0
                 if not flag:
                     armed = True
-                if armed and run >= need and day.t_s[i] - last >= self.p["alert_holdoff_s"]:
+                if armed and run >= need and day.t_s[i] - last >= self.params["alert_holdoff_s"]:
                     alerts.append(float(day.t_s[i]))
                     last = day.t_s[i]
                     armed = False
@@ -456,6 +473,7 @@ class App:
             self.sim.trace.append(
                 Escalation(
                     self.env.now,
+                    self.name,
                     self.watch.name,
                     "baseline_alert",
                     self._episode_at(t_s),
@@ -465,10 +483,10 @@ class App:
             )
 
     # -- metrics -------------------------------------------------------------------------
-    def metrics(self, trace: Trace, until_s: float) -> dict[str, Any]:
-        health = health_metrics(trace, until_s, self.p["match_grace_s"])
+    def metrics(self, trace: Trace, end_s: float) -> dict[str, Any]:
+        health = health_metrics(trace, end_s, self.params["match_grace_s"], self.name)
         health["escalation_energy_j"] = {"watch_ecg_capture": round(self.energy_j["ecg_capture"], 4)}
-        return {"health": health}
+        return health
 
 
 def _score(
@@ -502,12 +520,15 @@ def _score(
     }
 
 
-def health_metrics(trace: Trace, until_s: float | None = None, grace_s: float = 900.0) -> dict[str, Any]:
-    """Cascade and baseline metrics from a trace, counting what happened by ``until_s``."""
+def health_metrics(
+    trace: Trace, until_s: float | None = None, grace_s: float = 900.0, app: str | None = None
+) -> dict[str, Any]:
+    """Cascade and baseline metrics of health app ``app`` (default: every health record)
+    from a trace, counting what happened by ``until_s``."""
     until_s = trace.end_time if until_s is None else until_s
     records = trace.until(until_s)
-    episodes = [r for r in records if type(r) is Episode]
-    escalations = [r for r in records if type(r) is Escalation]
+    episodes = [r for r in records if type(r) is Episode and (app is None or r.app == app)]
+    escalations = [r for r in records if type(r) is Escalation and (app is None or r.app == app)]
     cascade = _score(episodes, [r for r in escalations if r.stage == "doctor_alert"], until_s, grace_s)
     counts = {stage: 0 for stage in STAGES}
     for r in escalations:
@@ -519,3 +540,7 @@ def health_metrics(trace: Trace, until_s: float | None = None, grace_s: float = 
         episodes, [r for r in escalations if r.stage == "baseline_alert"], until_s, grace_s
     )
     return cascade
+
+
+App = HealthEscalation
+register_records(App.RECORDS)

@@ -1,5 +1,8 @@
 """Scenario files: schema, validation with clear errors, overrides and listing.
 
+The schema is engine code; the shipped scenario files live in the top-level ``scenarios/``
+folder (data only), found here by path, never imported.
+
 A scenario names devices (by profile, with overrides), links, apps with parameters,
 scheduled events, narration for teaching, a duration and a seed. Every error names the
 file and the field path, e.g. ``scenarios/x.yaml, devices[1].battery.capacity_wh: must be
@@ -12,13 +15,23 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from models.cards import find_card
 from simulator.profiles import LINK_SCHEMA, LINK_TYPES, SpecError, load_profile
 from simulator.validate import Field, ListOf, MapOf, check_file, read_yaml
 
 ScenarioError = SpecError
-SCENARIOS_DIR = Path(__file__).resolve().parent
+SCENARIOS_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 
-EVENT_TYPES = ("link_down", "link_up", "device_off", "device_on", "charge_start", "charge_stop")
+EVENT_TYPES = (
+    "link_down",
+    "link_up",
+    "device_off",
+    "device_on",
+    "charge_start",
+    "charge_stop",
+    "device_join",
+    "device_leave",
+)
 
 DEVICE_SCHEMA = {
     "name": Field(str, required=True),
@@ -122,6 +135,11 @@ def validate(raw: Any, where: str, base_dir: Path | None = None) -> dict:
         if device["state"] not in profile.power_states_w or device["state"] == "off":
             states = ", ".join(s for s in profile.power_states_w if s != "off")
             raise SpecError(f"{where}, devices[{i}].state: must be one of {states}, got {device['state']!r}")
+        for model, variant in device["models"].items():
+            try:
+                find_card(model, variant)
+            except ValueError as exc:
+                raise SpecError(f"{where}, devices[{i}].models.{model}: {exc}") from None
         position = device.get("position")
         if position is not None and len(position) != 2:
             raise SpecError(f"{where}, devices[{i}].position: expected [x, y], got {position!r}")
@@ -160,12 +178,45 @@ def validate(raw: Any, where: str, base_dir: Path | None = None) -> dict:
             raise SpecError(
                 f"{where}, events[{i}].until: must be after at ({event['at']:g} s), got {event['until']:g} s"
             )
+    _check_apps(spec, where)
     for i, step in enumerate(spec["narration"]):
         if (step["at"] is None) == (step["on"] is None):
             raise SpecError(
                 f"{where}, narration[{i}]: give exactly one of 'at' (a time) or 'on' (an event stage)"
             )
     return spec
+
+
+def _check_apps(spec: dict, where: str) -> None:
+    """Each app: a known type, a unique name (default: its type), params valid for it."""
+    from simulator.apps import APP_MODULES, app_class
+
+    names: set[str] = set()
+    for i, app in enumerate(spec["apps"]):
+        cls = app_class(app["type"])
+        if cls is None:
+            known = ", ".join(APP_MODULES)
+            raise SpecError(
+                f"{where}, apps[{i}].type: unknown app {app['type']!r} (expected one of: {known})"
+            )
+        app["name"] = app["name"] or app["type"]
+        if app["name"] in names:
+            raise SpecError(
+                f"{where}, apps[{i}].name: duplicate app name {app['name']!r} (give each app its own name)"
+            )
+        names.add(app["name"])
+        app["params"] = cls.check_params(app["params"], spec, where, f"apps[{i}].params")
+
+
+def absent_at_start(spec: dict) -> set[str]:
+    """Devices that are not in the home at t = 0: their first join/leave event is a join."""
+    first: dict[str, tuple[float, str]] = {}
+    for event in spec["events"]:
+        if event["type"] in ("device_join", "device_leave"):
+            name = event["device"]
+            if name not in first or event["at"] < first[name][0]:
+                first[name] = (event["at"], event["type"])
+    return {name for name, (_, kind) in first.items() if kind == "device_join"}
 
 
 def load_scenario(
