@@ -42,13 +42,19 @@ def measure(seeds: int) -> dict:
     for variant in ("fp32", "int8"):
         summaries = []
         for seed in range(1, seeds + 1):
-            sim = Simulation.from_file(HEALTH, seed=seed, overrides={"devices.watch.models.hr_screener": variant})
+            sim = Simulation.from_file(
+                HEALTH, seed=seed, overrides={"devices.watch.models.hr_screener": variant}
+            )
             summaries.append(sim.run().summary())
         out[variant] = {
             "cascade": pooled(summaries, None),
             "baseline": pooled(summaries, "baseline"),
-            "watch_battery_end_pct": round(float(np.mean([s["devices"]["watch"]["battery_end_pct"] for s in summaries])), 2),
-            "watch_energy_j": round(float(np.mean([s["devices"]["watch"]["energy_j"] for s in summaries])), 1),
+            "watch_battery_end_pct": round(
+                float(np.mean([s["devices"]["watch"]["battery_end_pct"] for s in summaries])), 2
+            ),
+            "watch_energy_j": round(
+                float(np.mean([s["devices"]["watch"]["energy_j"] for s in summaries])), 1
+            ),
         }
     return out
 
@@ -62,7 +68,9 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"{'watch model':<12}{'detector':<12}{'days':>5}{'episodes':>9}{'sensitivity':>12}{'FA/day':>8}{'median TTA s':>13}{'watch end %':>12}")
+    print(
+        f"{'watch model':<12}{'detector':<12}{'days':>5}{'episodes':>9}{'sensitivity':>12}{'FA/day':>8}{'median TTA s':>13}{'watch end %':>12}"
+    )
     for variant, res in result.items():
         for name in ("cascade", "baseline"):
             r = res[name]

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.apps.health import health_metrics
+from simulator.apps.health import Episode, Escalation, health_metrics
 from simulator.engine import Simulation
-from simulator.apps.health import Episode, Escalation
 from simulator.trace import Inference, Message, Note, PowerState, Trace
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulator.scenario import ScenarioError, list_scenarios, load_scenario
 from simulator.profiles import load_profile
+from simulator.scenario import ScenarioError, list_scenarios, load_scenario
 from simulator.validate import SpecError, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]

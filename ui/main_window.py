@@ -694,8 +694,8 @@ class MainWindow(QMainWindow):
 def preview_meta(scenario_file: str | None = None, scenario: dict | None = None) -> dict | None:
     """Trace meta (devices, links, duration) of a scenario, without building the simulation."""
     try:
-        from simulator.scenario import load_scenario, validate
         from simulator.profiles import load_profile
+        from simulator.scenario import load_scenario, validate
 
         spec = (
             load_scenario(scenario_file) if scenario_file else validate(copy.deepcopy(scenario), "<scenario>")
