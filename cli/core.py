@@ -1,0 +1,237 @@
+"""The core commands: run, list, estimate, gui; the parser and the error boundary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+class UserError(Exception):
+    """An error the user can fix; printed as one sentence, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors also exit 2, with usage
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _duration(text: str) -> float:
+    from simulator.validate import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+# -- run -------------------------------------------------------------------------------
+class ProgressBar:
+    """A one-line progress bar on stderr with the simulated-time rate."""
+
+    def __init__(self, total_s: float, enabled: bool) -> None:
+        self.total_s = max(total_s, 1e-9)
+        self.enabled = enabled
+        self.start = time.perf_counter()
+        self.last_draw = -1.0
+        self.tty = sys.stderr.isatty()
+        self.finished = False
+
+    def __call__(self, sim_s: float) -> None:
+        if not self.enabled:
+            return
+        wall = time.perf_counter() - self.start
+        done = sim_s >= self.total_s
+        if self.finished or (not done and wall - self.last_draw < (0.1 if self.tty else 2.0)):
+            return
+        self.finished = done
+        self.last_draw = wall
+        frac = min(sim_s / self.total_s, 1.0)
+        bar = "█" * int(frac * 30) + "░" * (30 - int(frac * 30))
+        rate = sim_s / wall if wall > 0 else 0.0
+        hours, rest = divmod(int(sim_s), 3600)
+        line = f"  {bar} {frac:6.1%}  sim {hours:02d}:{rest // 60:02d}  {rate:,.0f}× real time"
+        end = "\n" if done or not self.tty else ""
+        print(("\r" if self.tty else "") + line, end=end, file=sys.stderr, flush=True)
+
+
+def _fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def print_summary(summary: dict) -> None:
+    """The summary as aligned tables (devices, then health cascade vs baseline)."""
+    print(
+        f"\n{summary['scenario']}  (seed {summary['seed']}, {summary['sim_time_s'] / 3600:.1f} h simulated "
+        f"in {summary['wall_s']:.3g} s, {summary['events']:,} events)\n"
+    )
+    print(f"  {'device':<10} {'battery start':>13} {'battery end':>11} {'energy':>12} {'inferences':>10}")
+    for name, d in summary["devices"].items():
+        energy = d["energy_j"]
+        energy_text = f"{energy / 1000:.1f} kJ" if energy >= 10000 else f"{energy:.1f} J"
+        start = f"{d['battery_start_pct']:.1f} %" if d["kind"] not in ("cloud", "speaker", "hub") else "mains"
+        end = f"{d['battery_end_pct']:.1f} %" if start != "mains" else "mains"
+        print(f"  {name:<10} {start:>13} {end:>11} {energy_text:>12} {d['inferences']:>10}")
+    health = summary.get("health")
+    if health:
+        base = health["baseline"]
+        print(f"\n  {'health':<24} {'model cascade':>14} {'HR>120 rule':>12}")
+        rows = [
+            ("episodes (truth)", health["episodes"], base["episodes"]),
+            ("detected", health["detected"], base["detected"]),
+            ("sensitivity", health["sensitivity"], base["sensitivity"]),
+            ("false alarms", health["false_alarms"], base["false_alarms"]),
+            ("false alarms / day", health["false_alarms_per_day"], base["false_alarms_per_day"]),
+            ("median time to alert (s)", health["median_time_to_alert_s"], base["median_time_to_alert_s"]),
+        ]
+        for label, a, b in rows:
+            print(f"  {label:<24} {_fmt(a):>14} {_fmt(b):>12}")
+        stages = "  ".join(f"{k} {v}" for k, v in health["escalations"].items())
+        print(f"\n  escalations: {stages}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from simulator.engine import Simulation
+
+    scenario = _resolve_scenario(args.scenario)
+    sim = Simulation.from_file(scenario, seed=args.seed)  # validates before anything is written
+    until = sim.duration_s if args.until is None else min(args.until, sim.duration_s)
+    out_dir = Path(args.out) if args.out else Path("runs") / f"{scenario.stem}-seed{sim.seed}"
+    progress = ProgressBar(until, enabled=not args.quiet)
+    sim.run(until=until, progress=progress)
+    summary = sim.summary()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".hometwin-", dir=out_dir.parent))
+    try:
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        sim.trace.save(staging / "trace.jsonl.gz")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for item in staging.iterdir():
+            os.replace(item, out_dir / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print_summary(summary)
+        print(f"\n  wrote {out_dir / 'summary.json'} and {out_dir / 'trace.jsonl.gz'}")
+    return 0
+
+
+def _resolve_scenario(text: str) -> Path:
+    from simulator.scenario import SCENARIOS_DIR, list_scenarios
+
+    path = Path(text)
+    if path.exists():
+        return path
+    for candidate in (SCENARIOS_DIR / text, SCENARIOS_DIR / f"{text}.yaml"):
+        if candidate.exists():
+            return candidate
+    names = ", ".join(p.stem for p, _, _ in list_scenarios())
+    raise UserError(f"scenario {text!r} not found (a path to a .yaml file, or one of: {names})")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from simulator.scenario import list_scenarios
+
+    for path, name, description in list_scenarios():
+        first = description.split(". ")[0].rstrip(".")
+        print(f"  {path.stem:<22} {name}: {first}.")
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from simulator.compute import estimate
+    from simulator.profiles import load_profile
+
+    if args.macs < 0 or args.weight_bytes < 0 or args.activation_bytes < 0:
+        raise UserError("--macs, --weight-bytes and --activation-bytes must be ≥ 0")
+    profile = load_profile(args.device)
+    cost = estimate(profile, args.macs, args.weight_bytes, args.precision, args.activation_bytes, args.batch)
+    print(json.dumps({"device": profile.name, **cost.to_dict()}, indent=2))
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from ui.app import run_gui
+
+    return run_gui(args.scenario, args.play, args.speed, args.screenshot)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hometwin", description="HomeTwin: simulate a home of on-device AI devices.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a scenario headless")
+    run.add_argument("scenario", help="scenario file or name (see `list`)")
+    run.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    run.add_argument("--until", type=_duration, default=None, help="stop early, e.g. 6h")
+    run.add_argument("--out", default=None, help="output folder (default runs/<scenario>-seed<N>)")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    lst = sub.add_parser("list", help="list the shipped scenarios")
+    lst.set_defaults(func=cmd_list)
+
+    est = sub.add_parser("estimate", help="latency, energy and memory fit of a model on a device")
+    est.add_argument("--device", required=True, help="profile name (smartwatch, phone, …) or profile file")
+    est.add_argument("--macs", type=float, required=True, help="multiply-accumulates per inference")
+    est.add_argument("--weight-bytes", type=float, required=True, help="model size in bytes")
+    est.add_argument("--activation-bytes", type=float, default=0.0, help="peak activation bytes per sample")
+    est.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp32")
+    est.add_argument("--batch", type=int, default=1)
+    est.set_defaults(func=cmd_estimate)
+
+    gui = sub.add_parser("gui", help="open the GUI")
+    gui.add_argument("--scenario", default=None, help="scenario file or saved trace to open")
+    gui.add_argument("--play", type=float, default=None, help="play for this many wall seconds, then exit")
+    gui.add_argument("--speed", type=float, default=600.0, help="playback speed (0.1 to 10000)")
+    gui.add_argument("--screenshot", default=None, help="save a PNG screenshot before exiting")
+    gui.set_defaults(func=cmd_gui)
+
+    import importlib
+
+    from cli import COMMAND_MODULES
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv:
+        argv = ["gui"]
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    from simulator.trace import TraceError
+    from simulator.validate import SpecError
+
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, SpecError, TraceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python flushes stdout at exit)
+        return 0
