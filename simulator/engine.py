@@ -59,9 +59,12 @@ class Simulation:
         seed: int | None = None,
         overrides: dict[str, Any] | None = None,
         extra_events: list[dict] | None = None,
+        extra_devices: list[dict] | None = None,
+        extra_links: list[dict] | None = None,
     ) -> Simulation:
-        """Load, validate and build a scenario file; raises ``SpecError`` on bad input."""
-        return cls(load_scenario(path, overrides, extra_events), seed)
+        """Load, validate and build a scenario file; raises ``SpecError`` on bad input.
+        ``extra_*`` append what-if additions (a device that joins, its link) to the file's."""
+        return cls(load_scenario(path, overrides, extra_events, extra_devices, extra_links), seed)
 
     @classmethod
     def from_dict(
@@ -71,13 +74,14 @@ class Simulation:
         overrides: dict[str, Any] | None = None,
         extra_events: list[dict] | None = None,
         source: str = "<scenario>",
+        extra_devices: list[dict] | None = None,
+        extra_links: list[dict] | None = None,
     ) -> Simulation:
         """Like :meth:`from_file` for a scenario already in memory."""
-        from simulator.scenario import apply_overrides
+        from simulator.scenario import add_extras, apply_overrides
 
         raw = apply_overrides(raw, overrides or {}, source)
-        if extra_events:
-            raw["events"] = list(raw.get("events") or []) + list(extra_events)
+        raw = add_extras(raw, source, extra_events, extra_devices, extra_links)
         spec = validate(raw, source)
         spec["file"] = source
         return cls(spec, seed)
@@ -308,6 +312,15 @@ class Simulation:
     def _apply_event(self, event: dict[str, Any], start: bool) -> None:
         kind = event["type"]
         reason = event["reason"] or kind.replace("_", " ")
+        if kind == "link_degrade":
+            link = self.links[event["link"]]
+            if start:
+                quality = {k: event[k] for k in ("latency_s", "bandwidth_bps", "loss")}
+                shown = ", ".join(f"{k} {v:g}" for k, v in quality.items() if v is not None)
+                link.degrade(f"{reason}: {shown}", **quality)
+            else:
+                link.restore(f"end of {reason}")
+            return
         if kind in ("link_down", "link_up"):
             up = (kind == "link_up") == start
             self.links[event["link"]].set_up(up, reason if start else f"end of {reason}")

@@ -31,7 +31,10 @@ EVENT_TYPES = (
     "charge_stop",
     "device_join",
     "device_leave",
+    "link_degrade",
 )
+# What a link_degrade event may change (at least one), and its bounds.
+DEGRADE_FIELDS = ("latency_s", "bandwidth_bps", "loss")
 
 DEVICE_SCHEMA = {
     "name": Field(str, required=True),
@@ -64,6 +67,9 @@ EVENT_SCHEMA = {
     "link": Field(str),
     "device": Field(str),
     "reason": Field(str),
+    "latency_s": Field(float, minimum=0.0),
+    "bandwidth_bps": Field(float, minimum=0.0, exclusive_min=True),
+    "loss": Field(float, minimum=0.0, maximum=0.99),
 }
 NARRATION_SCHEMA = {"at": Field("duration"), "on": Field(str), "text": Field(str, required=True)}
 APP_SCHEMA = {"type": Field(str, required=True), "name": Field(str), "params": MapOf(Field(Any), default={})}
@@ -174,6 +180,16 @@ def validate(raw: Any, where: str, base_dir: Path | None = None) -> dict:
             raise SpecError(
                 f"{where}, events[{i}].{needs}: unknown {needs} {target!r} (known: {', '.join(sorted(known))})"
             )
+        given = [k for k in DEGRADE_FIELDS if event[k] is not None]
+        if event["type"] == "link_degrade" and not given:
+            raise SpecError(
+                f"{where}, events[{i}].latency_s: a link_degrade event needs at least one of "
+                f"{', '.join(DEGRADE_FIELDS)}"
+            )
+        if event["type"] != "link_degrade" and given:
+            raise SpecError(
+                f"{where}, events[{i}].{given[0]}: only a link_degrade event changes link quality"
+            )
         if event["until"] is not None and event["until"] <= event["at"]:
             raise SpecError(
                 f"{where}, events[{i}].until: must be after at ({event['at']:g} s), got {event['until']:g} s"
@@ -219,18 +235,59 @@ def absent_at_start(spec: dict) -> set[str]:
     return {name for name, (_, kind) in first.items() if kind == "device_join"}
 
 
-def load_scenario(
-    path: str | Path, overrides: dict[str, Any] | None = None, extra_events: list[dict] | None = None
+def add_extras(
+    raw: dict,
+    where: str,
+    extra_events: list[dict] | None = None,
+    extra_devices: list[dict] | None = None,
+    extra_links: list[dict] | None = None,
+    base_dir: Path | None = None,
 ) -> dict:
-    """Read, override and validate a scenario file; raise ScenarioError with file and field."""
+    """A copy of scenario mapping ``raw`` with what-if additions appended: scheduled
+    events, devices, and links (to the scenario's devices or the added ones). Errors name
+    the addition, e.g. ``extra_devices[0].profile``."""
+    raw = dict(raw)
+    names = [d.get("name") for d in raw.get("devices") or [] if isinstance(d, dict)]
+    schemas = {"devices": DEVICE_SCHEMA, "links": SCENARIO_LINK_SCHEMA, "events": EVENT_SCHEMA}
+    for key, extra in (("devices", extra_devices), ("links", extra_links), ("events", extra_events)):
+        if not extra:
+            continue
+        checked = check_file(ListOf(schemas[key]), extra, where, f"extra_{key}")
+        for i, item in enumerate(checked):
+            if key == "devices":
+                if item["name"] in names:
+                    raise SpecError(
+                        f"{where}, extra_devices[{i}].name: a device {item['name']!r} exists already"
+                    )
+                try:
+                    load_profile(item["profile"], base_dir)
+                except SpecError as exc:
+                    raise SpecError(f"{where}, extra_devices[{i}].profile: {exc}") from None
+                names.append(item["name"])
+            elif key == "links":
+                for end in ("a", "b"):
+                    if item[end] not in names:
+                        raise SpecError(f"{where}, extra_links[{i}].{end}: unknown device {item[end]!r}")
+        raw[key] = list(raw.get(key) or []) + list(extra)
+    return raw
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    extra_events: list[dict] | None = None,
+    extra_devices: list[dict] | None = None,
+    extra_links: list[dict] | None = None,
+) -> dict:
+    """Read, override and validate a scenario file, with what-if additions (see
+    :func:`add_extras`); raise ScenarioError with file and field."""
     path = Path(path)
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping with fields {', '.join(SCENARIO_SCHEMA)}")
     if overrides:
         raw = apply_overrides(raw, overrides, str(path))
-    if extra_events:
-        raw["events"] = list(raw.get("events") or []) + list(extra_events)
+    raw = add_extras(raw, str(path), extra_events, extra_devices, extra_links, path.parent)
     spec = validate(raw, str(path), path.parent)
     spec["file"] = str(path)
     return spec
