@@ -19,6 +19,27 @@ class UserError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse with exit code 2 on its own errors, and ``populate``: a callback that adds
+    arguments whose definition needs heavy imports (``compress``'s recipe flags), called only
+    when this (sub)parser parses or prints its help, so other commands stay fast."""
+
+    def __init__(self, *args, populate=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._populate = populate
+
+    def _populated(self) -> None:
+        if self._populate is not None:
+            populate, self._populate = self._populate, None
+            populate(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._populated()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._populated()
+        return super().format_help()
+
     def error(self, message: str) -> None:  # argparse's own errors also exit 2, with usage
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
@@ -64,16 +85,11 @@ class ProgressBar:
         print(("\r" if self.tty else "") + line, end=end, file=sys.stderr, flush=True)
 
 
-def _fmt(value, digits: int = 2) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+def print_summary(summary: dict, apps: list[dict] | None = None) -> None:
+    """The summary as aligned tables: the devices, then each app's own table
+    (:mod:`ui.tables`, looked up by app type; ``apps`` as in the scenario: type and name)."""
+    from ui.tables import print_app_tables
 
-
-def print_summary(summary: dict) -> None:
-    """The summary as aligned tables (devices, then health cascade vs baseline)."""
     print(
         f"\n{summary['scenario']}  (seed {summary['seed']}, {summary['sim_time_s'] / 3600:.1f} h simulated "
         f"in {summary['wall_s']:.3g} s, {summary['events']:,} events)\n"
@@ -85,22 +101,7 @@ def print_summary(summary: dict) -> None:
         start = f"{d['battery_start_pct']:.1f} %" if d["kind"] not in ("cloud", "speaker", "hub") else "mains"
         end = f"{d['battery_end_pct']:.1f} %" if start != "mains" else "mains"
         print(f"  {name:<10} {start:>13} {end:>11} {energy_text:>12} {d['inferences']:>10}")
-    health = summary.get("health")
-    if health:
-        base = health["baseline"]
-        print(f"\n  {'health':<24} {'model cascade':>14} {'HR>120 rule':>12}")
-        rows = [
-            ("episodes (truth)", health["episodes"], base["episodes"]),
-            ("detected", health["detected"], base["detected"]),
-            ("sensitivity", health["sensitivity"], base["sensitivity"]),
-            ("false alarms", health["false_alarms"], base["false_alarms"]),
-            ("false alarms / day", health["false_alarms_per_day"], base["false_alarms_per_day"]),
-            ("median time to alert (s)", health["median_time_to_alert_s"], base["median_time_to_alert_s"]),
-        ]
-        for label, a, b in rows:
-            print(f"  {label:<24} {_fmt(a):>14} {_fmt(b):>12}")
-        stages = "  ".join(f"{k} {v}" for k, v in health["escalations"].items())
-        print(f"\n  escalations: {stages}")
+    print_app_tables(summary, apps or [])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -126,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print_summary(summary)
+        print_summary(summary, sim.spec["apps"])
         print(f"\n  wrote {out_dir / 'summary.json'} and {out_dir / 'trace.jsonl.gz'}")
     return 0
 
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch loads, if a command loads it
     parser = build_parser()
     if not argv:
         argv = ["gui"]

@@ -146,11 +146,11 @@ def load(model: str, variant: str = "fp32", root: Path = ARTIFACTS_DIR) -> Predi
 
 def load_torch(model: str, root: Path = ARTIFACTS_DIR, weights: Path | None = None) -> torch.nn.Module:
     """The trained fp32 torch module (for fine-tuning, pruning, distillation), eval mode."""
-    from models.train import REGISTRY  # deferred: training code is only needed here
+    from models.zoo import ZOO  # deferred: the architectures are only needed here
 
-    if model not in REGISTRY:
-        raise ValueError(f"unknown model {model!r}; registered: {', '.join(REGISTRY)}")
-    module = REGISTRY[model].build_model()
+    if model not in ZOO:
+        raise ValueError(f"unknown model {model!r}; the zoo has {', '.join(ZOO)}")
+    module = ZOO[model].build()
     path = weights or Path(root) / model / "fp32.pt"
     module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return module.eval()

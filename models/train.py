@@ -1,13 +1,18 @@
-"""Train, export, quantize and measure models: ``python -m models.train [health|all|<model> ...]``.
+"""Train, export, quantize and measure the health models: ``python main.py train health``.
 
-Each model is a :class:`ModelRecipe` in :data:`REGISTRY` (add yours with :func:`register`,
-and list its module in :data:`RECIPE_MODULES` so the command line finds it). For every
-recipe :func:`build` writes to ``models/artifacts/<model>/``:
+Each model is a zoo entry (:data:`models.zoo.ZOO`: architecture, classes, data) with a
+:class:`ModelRecipe` in :data:`RECIPES` saying how it is trained (add yours with
+:func:`register`, and list its module in :data:`RECIPE_MODULES` so the command line finds it).
+For every recipe :func:`build` writes to ``models/artifacts/<model>/``:
 
 - ``fp32.pt``    trained torch state dict (unfused; ``runtime.load_torch`` rebuilds it)
 - ``fp32.onnx``  BatchNorm folded, run by ONNX Runtime (faster than torch eager here)
 - ``int8.onnx``  ORT static QDQ, calibrated on training inputs
 - ``<variant>.card.json`` measured cards, ``data_spec.json`` how the data was made.
+
+Which device profiles a card fits is the simulator's to say (``models/`` never imports it):
+the caller passes ``devices_fit`` (``python main.py train`` does); ``python -m models.train``
+alone leaves the cards' ``devices_fit`` empty.
 
 Seeds are fixed, training uses one thread: the same command gives the same weights.
 Held-out sets come from other seeds than training, i.e. other subjects and other days.
@@ -29,42 +34,48 @@ from torch import nn
 
 from models import measure, quantize
 from models.cards import ARTIFACTS_DIR, ModelCard, card_path
-from models.compress.lab import devices_that_fit
 from models.data import ecg, wearer
 from models.runtime import OrtPredictor, Predictor, TorchPredictor, clear_cache
-from models.zoo import health
+from models.zoo import ZOO, health
+from models.zoo.health import (  # noqa: F401  (screener_dataset: re-exported for scripts and tests)
+    ECG_HELDOUT_RECORDS,
+    ECG_TRAIN_RECORDS,
+    HELDOUT_SEED,
+    SCREENER_TRAIN_DAYS,
+    SCREENER_WINDOWS_PER_DAY,
+    screener_dataset,
+    screener_heldout_days,
+)
 
 # Modules whose import registers more recipes (model-lab: append yours).
 RECIPE_MODULES: list[str] = []
 
+DevicesFit = Callable[[ModelCard], list[str]]
+
 
 @dataclass
 class ModelRecipe:
-    """How to make one model: data, architecture, training and extra evaluation."""
+    """How to train one zoo model: its group, the fit and the extra evaluation."""
 
-    name: str
-    group: str  # e.g. "health": ``python -m models.train health`` builds the whole group
-    task: str
-    classes: tuple[str, ...]
-    input_shape: tuple[int, ...]
-    build_model: Callable[[], nn.Module]
-    training_data: Callable[[], tuple[np.ndarray, np.ndarray]]
-    heldout_data: Callable[[int], tuple[np.ndarray, np.ndarray]]  # seed -> (x, y)
+    name: str  # the zoo name
+    group: str  # e.g. "health": ``python main.py train health`` builds the whole group
     fit: Callable[[nn.Module, np.ndarray, np.ndarray], str]  # trains in place, returns recipe text
-    heldout_seed: int = 1
+    heldout_seed: int = HELDOUT_SEED
     calib_size: int = 512
     calib_method: str = "minmax"
     extra_metrics: Callable[[Predictor, int], dict] | None = None  # (predictor, seed) -> dict
     data_spec: dict = field(default_factory=dict)
 
 
-REGISTRY: dict[str, ModelRecipe] = {}
+RECIPES: dict[str, ModelRecipe] = {}
 
 
 def register(recipe: ModelRecipe) -> ModelRecipe:
-    if recipe.name in REGISTRY:
+    if recipe.name not in ZOO:
+        raise ValueError(f"model {recipe.name!r} is not in the zoo (models.zoo.ZOO)")
+    if recipe.name in RECIPES:
         raise ValueError(f"model {recipe.name!r} is registered twice")
-    REGISTRY[recipe.name] = recipe
+    RECIPES[recipe.name] = recipe
     return recipe
 
 
@@ -105,40 +116,10 @@ def fit_classifier(
 
 # --- hr_screener -------------------------------------------------------------------------
 
-SCREENER_TRAIN_DAYS = range(0, 400)
-SCREENER_WINDOWS_PER_DAY = 300
-SCREENER_HELDOUT_DAYS = 150
-
-
-def screener_dataset(day_seeds, windows_per_day: int = SCREENER_WINDOWS_PER_DAY):
-    """Windows at uniform random times of generated days: ``(x, y, activity_at_t, kind)``.
-
-    Each day has 1-4 episodes; ambiguous windows (under 60 s of episode) are left out.
-    ``kind`` is the episode rhythm code in the window (0 when none).
-    """
-    xs, ys, activities, kinds = [], [], [], []
-    for seed in day_seeds:
-        rng = np.random.default_rng([seed, 1])
-        day = wearer.random_day(int(seed), n_episodes=int(rng.integers(1, 5)))
-        times = rng.uniform(300.0, wearer.DAY_S, windows_per_day)
-        labels = wearer.screening_labels(day, times)
-        keep = labels >= 0
-        xs.append(wearer.screening_windows(day, times[keep]))
-        ys.append(labels[keep].astype(np.int64))
-        activities.append(day.activity[day.index_at(times[keep])])
-        index = wearer.window_index(day, times[keep], 300.0)
-        kinds.append(day.rhythm[index].max(axis=1))
-    return tuple(np.concatenate(a) for a in (xs, ys, activities, kinds))
-
-
-def _screener_heldout_seeds(seed: int) -> range:
-    start = 1_000_000 * seed
-    return range(start, start + SCREENER_HELDOUT_DAYS)
-
 
 def screener_metrics(predictor: Predictor, seed: int) -> dict:
     """Sensitivity, specificity and specificity in stress / exercise / sleep windows."""
-    x, y, activity, kind = screener_dataset(_screener_heldout_seeds(seed))
+    x, y, activity, kind = screener_dataset(screener_heldout_days(seed))
     predicted = predictor.predict(x)
     negatives = y == 0
 
@@ -160,26 +141,10 @@ def screener_metrics(predictor: Predictor, seed: int) -> dict:
     return result
 
 
-def _screener_training_data():
-    x, y, _, _ = screener_dataset(SCREENER_TRAIN_DAYS)
-    return x, y
-
-
-def _screener_heldout(seed: int):
-    x, y, _, _ = screener_dataset(_screener_heldout_seeds(seed))
-    return x, y
-
-
 register(
     ModelRecipe(
         name="hr_screener",
         group="health",
-        task="watch heart-rate screening over 5 min of PPG HR + wrist motion: normal vs suspicious",
-        classes=health.SCREENER_CLASSES,
-        input_shape=health.SCREENER_INPUT_SHAPE,
-        build_model=health.HRScreener,
-        training_data=_screener_training_data,
-        heldout_data=_screener_heldout,
         # suspicious weighted up: the watch should miss little, the phone's ECG filters
         fit=lambda m, x, y: fit_classifier(
             m, x, y, epochs=8, seed=0, batch_size=128, class_weight=[1.0, 4.0]
@@ -200,19 +165,10 @@ register(
 
 # --- ecg_verifier ------------------------------------------------------------------------
 
-ECG_TRAIN_RECORDS = 20000
-ECG_HELDOUT_RECORDS = 4000
-
 register(
     ModelRecipe(
         name="ecg_verifier",
         group="health",
-        task="phone 10 s single-lead ECG rhythm: normal / tachycardia / bradycardia / af",
-        classes=health.VERIFIER_CLASSES,
-        input_shape=health.VERIFIER_INPUT_SHAPE,
-        build_model=health.ECGVerifier,
-        training_data=lambda: ecg.make_dataset(ECG_TRAIN_RECORDS, seed=0)[:2],
-        heldout_data=lambda seed: ecg.make_dataset(ECG_HELDOUT_RECORDS, seed=1000 + seed)[:2],
         fit=lambda m, x, y: fit_classifier(m, x, y, epochs=10, seed=0, batch_size=64),
         data_spec={
             "generator": "models.data.ecg.make_dataset(n, seed)",
@@ -230,36 +186,43 @@ register(
 # --- build -------------------------------------------------------------------------------
 
 
-def build(name: str, root: Path = ARTIFACTS_DIR, log: Callable[[str], None] = print) -> list[ModelCard]:
-    """Train ``name`` from scratch and write its artifacts and cards under ``root/name``."""
-    recipe = REGISTRY[name]
+def build(
+    name: str,
+    root: Path = ARTIFACTS_DIR,
+    log: Callable[[str], None] = print,
+    devices_fit: DevicesFit | None = None,
+) -> list[ModelCard]:
+    """Train ``name`` from scratch and write its artifacts and cards under ``root/name``;
+    ``devices_fit(card)`` fills each card's ``devices_fit`` (left empty without it)."""
+    recipe = RECIPES[name]
+    spec = ZOO[name]
     out = Path(root) / name
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     torch.set_num_threads(1)
     torch.manual_seed(0)
 
-    x_train, y_train = recipe.training_data()
-    x_test, y_test = recipe.heldout_data(recipe.heldout_seed)
+    x_train, y_train = spec.make_dataset("train", None, 0)
+    x_test, y_test = spec.make_dataset("test", None, recipe.heldout_seed)
     log(
         f"[{name}] data: {len(y_train)} train, {len(y_test)} held-out ({time.perf_counter() - started:.0f} s)"
     )
-    model = recipe.build_model()
+    model = spec.build()
     fit_text = recipe.fit(model, x_train, y_train)
     log(f"[{name}] trained ({time.perf_counter() - started:.0f} s)")
     torch.save(model.state_dict(), out / "fp32.pt")
     fused = health.fuse_for_export(model)
-    fp32_path = quantize.export_onnx(fused, recipe.input_shape, out / "fp32.onnx")
+    fp32_path = quantize.export_onnx(fused, spec.input_shape, out / "fp32.onnx")
     calib = x_train[np.random.default_rng(0).permutation(len(x_train))[: recipe.calib_size]]
     int8_path = quantize.quantize_static(fp32_path, calib, out / "int8.onnx", method=recipe.calib_method)
 
-    torch_predictor = TorchPredictor(fused, recipe.input_shape, recipe.classes)
+    torch_predictor = TorchPredictor(fused, spec.input_shape, spec.classes)
     torch_latency = {
         "torch_eager_latency_ms_b1": round(
-            measure.host_latency_ms(torch_predictor, recipe.input_shape, 1, 200), 4
+            measure.host_latency_ms(torch_predictor, spec.input_shape, 1, 200), 4
         ),
         "torch_eager_latency_ms_b64": round(
-            measure.host_latency_ms(torch_predictor, recipe.input_shape, 64), 4
+            measure.host_latency_ms(torch_predictor, spec.input_shape, 64), 4
         ),
     }
     variants = {
@@ -273,13 +236,13 @@ def build(name: str, root: Path = ARTIFACTS_DIR, log: Callable[[str], None] = pr
     }
     cards = []
     for variant, (path, recipe_text, extra) in variants.items():
-        predictor = OrtPredictor(path, recipe.input_shape, recipe.classes)
+        predictor = OrtPredictor(path, spec.input_shape, spec.classes)
         if recipe.extra_metrics is not None:
             extra = {**extra, **recipe.extra_metrics(predictor, recipe.heldout_seed)}
         card = measure.make_card(
             model=name,
             variant=variant,
-            task=recipe.task,
+            task=spec.task,
             torch_model=fused,
             predictor=predictor,
             artifact=path,
@@ -289,11 +252,11 @@ def build(name: str, root: Path = ARTIFACTS_DIR, log: Callable[[str], None] = pr
             runtime="onnxruntime",
             extra={"heldout_seed": recipe.heldout_seed, **extra},
         )
-        card.devices_fit = devices_that_fit(card)
+        card.devices_fit = devices_fit(card) if devices_fit is not None else []
         card.save(card_path(name, variant, Path(root)))
         cards.append(card)
-    spec = {"model": name, "classes": list(recipe.classes), "input_shape": list(recipe.input_shape)}
-    (out / "data_spec.json").write_text(json.dumps({**spec, **recipe.data_spec}, indent=2) + "\n")
+    described = {"model": name, "classes": list(spec.classes), "input_shape": list(spec.input_shape)}
+    (out / "data_spec.json").write_text(json.dumps({**described, **recipe.data_spec}, indent=2) + "\n")
     clear_cache()
     log(f"[{name}] done in {time.perf_counter() - started:.0f} s")
     return cards
@@ -319,32 +282,49 @@ def _import_recipes() -> None:
         importlib.import_module(module)
 
 
-def main(argv: list[str] | None = None) -> int:
+def groups() -> dict[str, list[str]]:
+    """Group name -> the models it trains (after importing :data:`RECIPE_MODULES`)."""
     _import_recipes()
-    groups = sorted({r.group for r in REGISTRY.values()})
+    found: dict[str, list[str]] = {}
+    for name, recipe in RECIPES.items():
+        found.setdefault(recipe.group, []).append(name)
+    return found
+
+
+def train(
+    names: list[str], devices_fit: DevicesFit | None = None, log: Callable[[str], None] = print
+) -> list[ModelCard]:
+    """Build each of ``names`` (see :func:`build`), print the cards and the screening metrics."""
+    cards = [card for name in dict.fromkeys(names) for card in build(name, log=log, devices_fit=devices_fit)]
+    log(format_cards(cards))
+    for card in cards:
+        screening = {k: v for k, v in card.extra.items() if k.startswith(("sensitivity", "specificity"))}
+        if screening:
+            log(f"{card.model}/{card.variant}: {screening}")
+    return cards
+
+
+def main(argv: list[str] | None = None) -> int:
+    found = groups()
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "targets", nargs="*", default=["all"], help=f"all, a group ({', '.join(groups)}) or model names"
+        "targets", nargs="*", default=["all"], help=f"all, a group ({', '.join(found)}) or model names"
     )
     args = parser.parse_args(argv)
     names: list[str] = []
     for target in args.targets:
         if target == "all":
-            names += list(REGISTRY)
-        elif target in groups:
-            names += [n for n, r in REGISTRY.items() if r.group == target]
-        elif target in REGISTRY:
+            names += list(RECIPES)
+        elif target in found:
+            names += found[target]
+        elif target in RECIPES:
             names.append(target)
         else:
             parser.error(
-                f"unknown target {target!r}; expected all, {', '.join(groups)} or {', '.join(REGISTRY)}"
+                f"unknown target {target!r}; expected all, {', '.join(found)} or {', '.join(RECIPES)}"
             )
-    cards = [card for name in dict.fromkeys(names) for card in build(name)]
-    print(format_cards(cards))
-    for card in cards:
-        screening = {k: v for k, v in card.extra.items() if k.startswith(("sensitivity", "specificity"))}
-        if screening:
-            print(f"{card.model}/{card.variant}: {screening}")
+    print("note: cards get no devices_fit here; `python main.py train` fills it from the device profiles")
+    train(names)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The model-lab CLI: cards as JSON, predictions on user data, recommendations, and clear errors.
+"""The model-lab CLI (``cli/models.py``): cards as JSON, predictions on user data,
+recommendations, and clear errors.
 
 Artifacts are made in a temp folder from a tiny exported model, so the tests do not depend
 on the trained zoo; user errors must exit 2 with one sentence and no traceback.
@@ -17,8 +18,12 @@ import pytest
 import torch
 from torch import nn
 
-from models import cli, quantize
+from cli import main as cli_main
+from cli import models as cli_models
+from cli.core import UserError
+from models import quantize
 from models.cards import ModelCard
+from simulator.recommend import recommend
 
 INPUT_SHAPE = (1, 32)
 
@@ -65,7 +70,7 @@ def artifacts(tmp_path_factory):
 
 
 def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = cli.main(argv)
+    code = cli_main(argv)
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -145,7 +150,7 @@ def test_user_errors_exit_2_with_one_clear_sentence(artifacts, tmp_path, monkeyp
 
 def test_argparse_errors_also_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
-        cli.main(["compress", "toy"])  # --recipe missing
+        cli_main(["compress", "toy"])  # --recipe missing
     assert exc.value.code == 2
 
 
@@ -154,12 +159,12 @@ def test_raw_ecg_is_resampled_and_cut_into_windows():
     seconds = 25.0
     t = np.arange(int(seconds * fs)) / fs
     raw = np.sin(2 * np.pi * 1.2 * t).astype(np.float32)
-    batch = cli.prepare_input("ecg_verifier", (1, 1250), raw, fs)
+    batch = cli_models.prepare_input("ecg_verifier", (1, 1250), raw, fs)
     assert batch.shape == (2, 1, 1250)  # two full 10 s windows at 125 Hz, the rest dropped
     expected = np.sin(2 * np.pi * 1.2 * np.arange(1250) / 125.0)
     assert np.abs(batch[0, 0, 50:-50] - expected[50:-50]).max() < 0.02
-    with pytest.raises(cli.CliError, match="needs 10 s"):
-        cli.prepare_input("ecg_verifier", (1, 1250), raw[:1000], fs)
+    with pytest.raises(UserError, match="needs 10 s"):
+        cli_models.prepare_input("ecg_verifier", (1, 1250), raw[:1000], fs)
 
 
 def test_recommend_picks_the_cheapest_feasible_variant_and_says_why():
@@ -169,17 +174,17 @@ def test_recommend_picks_the_cheapest_feasible_variant_and_says_why():
         _card("tiny", "c", precision="int8", macs=200_000, bytes=8_000, accuracy=0.95),
         _card("huge", "d", precision="fp32", macs=10**9, bytes=3 * 10**9, accuracy=0.999),
     ]
-    result = cli.recommend(cards, "smartwatch", max_latency_ms=None, max_accuracy_loss=1.0)
+    result = recommend(cards, "smartwatch", max_latency_s=None, max_accuracy_loss_pts=1.0)
     rows = {r["variant"]: r for r in result["variants"]}
     assert result["choice"] == "int8"
     assert rows["huge"]["feasible"] is False and "does not fit" in rows["huge"]["reason"]
     assert "pts below" in rows["tiny"]["reason"]
     assert "energy" in rows["fp32"]["reason"]
-    tight = cli.recommend(
-        cards, "smartwatch", max_latency_ms=rows["tiny"]["latency_ms"] * 1.01, max_accuracy_loss=1.0
+    tight = recommend(
+        cards, "smartwatch", max_latency_s=rows["tiny"]["latency_ms"] * 1.01e-3, max_accuracy_loss_pts=1.0
     )
     assert tight["choice"] == "tiny"
-    nothing = cli.recommend(cards, "smartwatch", max_latency_ms=1e-9, max_accuracy_loss=1.0)
+    nothing = recommend(cards, "smartwatch", max_latency_s=1e-12, max_accuracy_loss_pts=1.0)
     assert nothing["choice"] is None
 
 

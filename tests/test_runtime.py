@@ -8,7 +8,8 @@ import pytest
 
 from models import measure, runtime
 from models.data import ecg
-from models.train import REGISTRY, screener_dataset
+from models.train import screener_dataset
+from models.zoo import ZOO
 from models.zoo.health import fuse_for_export
 
 HEALTH = ("hr_screener", "ecg_verifier")
@@ -65,7 +66,7 @@ def test_card_counts_match_the_network(model):
     module = fuse_for_export(runtime.load_torch(model))
     assert card.params == measure.count_params(module)
     assert card.macs == measure.count_macs(module, card.input_shape) > card.params
-    assert tuple(card.input_shape) == REGISTRY[model].input_shape
+    assert tuple(card.input_shape) == ZOO[model].input_shape
 
 
 def test_unknown_model_or_variant_is_explained():

@@ -174,7 +174,7 @@ def test_zoo_modules_import_no_qt():
 
 def test_every_card_says_truthfully_which_devices_it_fits():
     from models.cards import list_cards
-    from models.compress.lab import devices_that_fit
+    from simulator.recommend import devices_that_fit
 
     cards = list_cards()
     assert len(cards) >= 5 * 13

@@ -3,7 +3,9 @@
 A ``Workbench`` holds the FP32 model of one zoo entry (from ``artifacts/<model>/fp32.pt``) and
 train/validation/test splits from the zoo's own generator (cached on disk, git-ignored).
 Choices (thresholds, sensitive layers, best epochs) use validation data only; the accuracy on
-a card is on the held-out test split. Every card number is measured here on the artifact.
+a card is on the held-out test split. Every card number is measured here on the artifact,
+except which devices it fits: that is the simulator's cost model, so the caller passes it
+(``open_workbench(model, devices_fit=...)``; ``python main.py compress`` does).
 """
 
 from __future__ import annotations
@@ -27,21 +29,25 @@ from torch.utils.flop_counter import FlopCounterMode
 from models.cards import ARTIFACTS_DIR, ModelCard
 from models.compress.common import Splits, predict_logits
 from models.zoo import ZOO, ZooSpec
+from models.zoo.health import HELDOUT_SEED
 
 torch.set_num_threads(1)
 
 CACHE_DIR = Path(__file__).resolve().parents[1] / "data" / "cache"
 # (n_train, n_val, n_test, seed): fine-tuning needs less data than training from scratch.
-DATA_SIZES: dict[str, tuple[int, int, int, int]] = {
+# The test split is the one the fp32 card was measured on (same n and seed); ``None``: the
+# whole held-out set (the health models' cards were measured on all of it).
+DATA_SIZES: dict[str, tuple[int, int, int | None, int]] = {
     "camera_detector": (8000, 1600, 2000, 0),
     "keyword_spotter": (4200, 700, 2100, 0),
     "gesture_imu": (4200, 700, 2100, 0),
+    "hr_screener": (8000, 2000, None, HELDOUT_SEED),
+    "ecg_verifier": (8000, 2000, None, HELDOUT_SEED),
 }
 DEFAULT_DATA_SIZE = (8000, 2000, 2000, 0)
-# A device "fits" a variant when it holds it in memory and answers within this time.
-PLAUSIBLE_LATENCY_S = 0.5
 
 Predict = Callable[[np.ndarray], np.ndarray]
+DevicesFit = Callable[[ModelCard], list[str]]
 
 
 class LabError(ValueError):
@@ -52,10 +58,8 @@ class LabError(ValueError):
 def _generators_fingerprint() -> str:
     """Hash of the data generators' source: a cached split is reused only while they are unchanged."""
     models_dir = Path(__file__).resolve().parents[1]
-    sources = sorted((models_dir / "data").glob("*.py")) + [
-        models_dir / "train.py",
-        models_dir / "train_zoo.py",
-    ]
+    # the zoo modules define the health models' data sets on top of the generators
+    sources = sorted((models_dir / "data").glob("*.py")) + sorted((models_dir / "zoo").glob("*.py"))
     digest = hashlib.sha1()
     for path in sources:
         if path.exists():
@@ -75,18 +79,10 @@ def _cached(key: str, make: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tupl
     return x, y
 
 
-def _subsample(data: tuple[np.ndarray, np.ndarray], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    x, y = data
-    if len(x) <= n:
-        return x, y
-    index = np.sort(np.random.default_rng(seed).choice(len(x), n, replace=False))
-    return x[index], y[index]
-
-
 @dataclass(frozen=True)
 class ModelSource:
-    """What the lab needs of a model, from the zoo (``models.zoo.ZOO``) or the health registry
-    (``models.train.REGISTRY``): the architecture, the classes and the three data splits."""
+    """What the lab needs of a model (from its zoo entry, or built by hand in tests): the
+    architecture, the classes and the three data splits."""
 
     name: str
     task: str
@@ -100,7 +96,7 @@ def _zoo_source(spec: ZooSpec) -> ModelSource:
     n_train, n_val, n_test, seed = DATA_SIZES.get(spec.name, DEFAULT_DATA_SIZE)
 
     def load_splits() -> Splits:
-        def split(name: str, n: int, seed: int):
+        def split(name: str, n: int | None, seed: int):
             return _cached(f"{spec.name}-{name}-{n}-{seed}", lambda: spec.make_dataset(name, n, seed))
 
         # the test split is the one the zoo's fp32 card was measured on (same n and seed)
@@ -113,47 +109,15 @@ def _zoo_source(spec: ZooSpec) -> ModelSource:
     )
 
 
-def _registry_source(recipe) -> ModelSource:
-    n_train, n_val, _, _ = DEFAULT_DATA_SIZE
-
-    def load_splits() -> Splits:
-        seed = recipe.heldout_seed
-        train = _cached(
-            f"{recipe.name}-train-{n_train}", lambda: _subsample(recipe.training_data(), n_train, 0)
-        )
-        # validation: another held-out seed (other subjects/days); test: the fp32 card's held-out set
-        val = _cached(
-            f"{recipe.name}-val-{n_val}-{seed + 1}",
-            lambda: _subsample(recipe.heldout_data(seed + 1), n_val, 0),
-        )
-        test = _cached(f"{recipe.name}-test-{seed}", lambda: recipe.heldout_data(seed))
-        return Splits(*train, *val, *test)
-
-    return ModelSource(
-        recipe.name,
-        recipe.task,
-        tuple(recipe.classes),
-        tuple(recipe.input_shape),
-        recipe.build_model,
-        load_splits,
-    )
-
-
 def known_models() -> list[str]:
-    from models.train import REGISTRY
-
-    return sorted(set(ZOO) | set(REGISTRY))
+    return sorted(ZOO)
 
 
 def model_source(model: str) -> ModelSource:
     """The lab's view of ``model``; ``LabError`` naming the known models when it is unknown."""
-    if model in ZOO:
-        return _zoo_source(ZOO[model])
-    from models.train import REGISTRY
-
-    if model in REGISTRY:
-        return _registry_source(REGISTRY[model])
-    raise LabError(f"unknown model {model!r}; expected one of: {', '.join(known_models())}")
+    if model not in ZOO:
+        raise LabError(f"unknown model {model!r}; expected one of: {', '.join(known_models())}")
+    return _zoo_source(ZOO[model])
 
 
 @dataclass
@@ -163,6 +127,7 @@ class Workbench:
     source: ModelSource
     fp32: nn.Module
     root: Path = ARTIFACTS_DIR
+    devices_fit: DevicesFit | None = None  # fills the cards' devices_fit (empty without it)
 
     @property
     def name(self) -> str:
@@ -193,8 +158,11 @@ class Workbench:
         return ModelCard.load(path) if path.exists() else None
 
 
-def open_workbench(model: str, root: Path = ARTIFACTS_DIR) -> Workbench:
-    """The workbench of a trained model; ``LabError`` when it is unknown or untrained."""
+def open_workbench(
+    model: str, root: Path = ARTIFACTS_DIR, devices_fit: DevicesFit | None = None
+) -> Workbench:
+    """The workbench of a trained model; ``LabError`` when it is unknown or untrained.
+    ``devices_fit(card)`` lists the device profiles a variant fits, for its card."""
     source = model_source(model)
     weights = Path(root) / model / "fp32.pt"
     if not weights.exists():
@@ -204,7 +172,7 @@ def open_workbench(model: str, root: Path = ARTIFACTS_DIR) -> Workbench:
         net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     except RuntimeError as error:
         raise LabError(f"{weights} does not match the current {model!r} architecture; retrain it") from error
-    return Workbench(source=source, fp32=net.eval(), root=Path(root))
+    return Workbench(source=source, fp32=net.eval(), root=Path(root), devices_fit=devices_fit)
 
 
 # ---------------------------------------------------------------- measuring
@@ -337,51 +305,6 @@ def evaluate(predict: Predict, bench: Workbench, latency: bool = True) -> Evalua
     return Evaluation(float(hits.mean()), per_class, b1, b64, logits)
 
 
-# ---------------------------------------------------------------- devices
-
-
-def estimate_on(profile_name: str, card: ModelCard):
-    """``simulator.compute.estimate`` for a card; mixed cards add their INT8 and FP32 parts."""
-    from simulator.compute import estimate
-    from simulator.profiles import load_profile
-
-    profile = load_profile(profile_name)
-    if card.precision in {"int8", "fp16", "fp32"}:
-        return estimate(profile, card.macs, card.bytes, card.precision, card.peak_activation_bytes)
-    macs_by_precision = card.extra.get("macs_by_precision") or {"fp32": card.macs}
-    parts = [
-        estimate(profile, macs, card.bytes * macs / max(card.macs, 1), precision, card.peak_activation_bytes)
-        for precision, macs in macs_by_precision.items()
-        if macs > 0
-    ]
-    latency = sum(p.latency_s for p in parts) - (len(parts) - 1) * profile.compute_overhead_s
-    energy = sum(p.energy_j for p in parts)
-    return type(parts[0])(
-        latency_s=latency,
-        energy_j=energy,
-        fits_memory=all(p.fits_memory for p in parts),
-        precision="mixed",
-        engine_precision="+".join(p.engine_precision for p in parts),
-        bound=parts[0].bound,
-        memory_needed_bytes=card.bytes + card.peak_activation_bytes,
-        memory_budget_bytes=parts[0].memory_budget_bytes,
-    )
-
-
-def devices_that_fit(card: ModelCard) -> list[str]:
-    """Profiles that hold the variant in memory and run it within ``PLAUSIBLE_LATENCY_S``."""
-    try:
-        from simulator.profiles import available_profiles
-    except ImportError:  # the simulator is optional for the model lab
-        return []
-    fits = []
-    for name in available_profiles():
-        cost = estimate_on(name, card)
-        if cost.fits_memory and cost.latency_s <= PLAUSIBLE_LATENCY_S:
-            fits.append(name)
-    return fits
-
-
 # ---------------------------------------------------------------- cards
 
 
@@ -464,5 +387,5 @@ def make_card(
         date=dt.date.today().isoformat(),
         extra=extra,
     )
-    card.devices_fit = devices_that_fit(card)
+    card.devices_fit = bench.devices_fit(card) if bench.devices_fit is not None else []
     return card

@@ -1,13 +1,17 @@
-"""The model zoo: one ``ZooSpec`` per model name, collected in ``ZOO``.
+"""The model zoo: one ``ZooSpec`` per model name, collected in ``ZOO`` — the one registry of
+models (runtime, trainers, compression lab and CLI all look models up here).
 
 A spec is everything needed to rebuild and feed a model without its training script:
 ``spec.build()`` returns a fresh ``nn.Module`` (load a ``state_dict`` into it),
-``spec.make_dataset(split, n, seed)`` returns balanced ``(x, y)`` numpy arrays for the
-``train``, ``val`` or ``test`` (held-out users, voices or backgrounds) split.
+``spec.make_dataset(split, n, seed)`` returns ``(x, y)`` numpy arrays for the ``train``,
+``val`` or ``test`` (held-out users, voices, backgrounds or days) split: balanced sets of
+``n`` samples for the camera, speaker and gesture models; for the health models, seeded
+subsets of fixed generated sets (``n=None``: all; see ``models/zoo/health.py``).
 
 Each architecture module (``camera``, ``speaker``, ``gesture``, ``health``) exposes
 ``SPECS: list[ZooSpec]``; they are imported here, so ``from models.zoo import ZOO`` is
-enough for the runtime, the trainer and the compression lab.
+enough. How each model is trained lives with its trainer (``models.train`` for the health
+models, ``models.train_zoo`` for the others), keyed by the zoo name.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ class ZooSpec:
     classes: tuple[str, ...]
     input_shape: tuple[int, ...]  # one sample, without the batch dimension
     build: Callable[[], nn.Module]
-    make_dataset: Callable[[str, int, int], tuple[np.ndarray, np.ndarray]]
+    make_dataset: Callable[[str, int | None, int], tuple[np.ndarray, np.ndarray]]
     data_version: str = "1"  # bumped whenever the generator's output changes: part of any cache key
 
 

@@ -3,17 +3,25 @@
 Both are plain Conv1d/BatchNorm/ReLU stacks ending in average+max pooling over time and one
 Linear layer: the op set ONNX Runtime's static INT8 quantization covers end to end.
 Call :func:`fuse_for_export` before export so BatchNorm is folded into the convolutions.
+
+Both are zoo entries (:data:`SPECS`). Unlike the other zoo models they are trained on fixed
+generated sets (days of one wearer's physiology, ECG records of simulated subjects), so
+``make_dataset(split, n, seed)`` means: ``train`` the fixed training set, ``test`` the held-out
+set of stream ``seed`` (other subjects and days), ``val`` the held-out set of stream
+``seed + 1``; ``n`` (``None``: all) keeps a seeded random subset of that size.
 """
 
 from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from models.data import ecg, wearer
+from models.zoo import ZooSpec
 
 SCREENER_CLASSES = ("normal", "suspicious")
 SCREENER_INPUT_SHAPE = (len(wearer.SCREEN_CHANNELS), 60)  # 300 s of 5 s readings
@@ -91,4 +99,92 @@ def fuse_for_export(model: nn.Module) -> nn.Module:
     return fused
 
 
-MODELS: dict[str, type[nn.Module]] = {"hr_screener": HRScreener, "ecg_verifier": ECGVerifier}
+# --- data --------------------------------------------------------------------------------
+
+SCREENER_TRAIN_DAYS = range(0, 400)
+SCREENER_WINDOWS_PER_DAY = 300
+SCREENER_HELDOUT_DAYS = 150
+ECG_TRAIN_RECORDS = 20000
+ECG_HELDOUT_RECORDS = 4000
+# The held-out stream the shipped cards were measured on (``make_dataset("test", None, 1)``).
+HELDOUT_SEED = 1
+
+
+def screener_dataset(day_seeds, windows_per_day: int = SCREENER_WINDOWS_PER_DAY):
+    """Windows at uniform random times of generated days: ``(x, y, activity_at_t, kind)``.
+
+    Each day has 1-4 episodes; ambiguous windows (under 60 s of episode) are left out.
+    ``kind`` is the episode rhythm code in the window (0 when none).
+    """
+    xs, ys, activities, kinds = [], [], [], []
+    for seed in day_seeds:
+        rng = np.random.default_rng([seed, 1])
+        day = wearer.random_day(int(seed), n_episodes=int(rng.integers(1, 5)))
+        times = rng.uniform(300.0, wearer.DAY_S, windows_per_day)
+        labels = wearer.screening_labels(day, times)
+        keep = labels >= 0
+        xs.append(wearer.screening_windows(day, times[keep]))
+        ys.append(labels[keep].astype(np.int64))
+        activities.append(day.activity[day.index_at(times[keep])])
+        index = wearer.window_index(day, times[keep], 300.0)
+        kinds.append(day.rhythm[index].max(axis=1))
+    return tuple(np.concatenate(a) for a in (xs, ys, activities, kinds))
+
+
+def screener_heldout_days(seed: int) -> range:
+    """Day seeds of held-out stream ``seed``: other days (and wearers' days) than training."""
+    start = 1_000_000 * seed
+    return range(start, start + SCREENER_HELDOUT_DAYS)
+
+
+def _subset(x: np.ndarray, y: np.ndarray, n: int | None) -> tuple[np.ndarray, np.ndarray]:
+    if n is None or len(x) <= n:
+        return x, y
+    index = np.sort(np.random.default_rng(0).choice(len(x), n, replace=False))
+    return x[index], y[index]
+
+
+def _heldout_stream(split: str, seed: int) -> int:
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be train, val or test, got {split!r}")
+    return seed + 1 if split == "val" else seed
+
+
+def screener_make_dataset(split: str, n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``hr_screener`` data (see the module docstring for what ``split`` and ``seed`` mean)."""
+    stream = _heldout_stream(split, seed)
+    days = SCREENER_TRAIN_DAYS if split == "train" else screener_heldout_days(stream)
+    x, y, _, _ = screener_dataset(days)
+    return _subset(x, y, n)
+
+
+def ecg_make_dataset(split: str, n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``ecg_verifier`` data (see the module docstring for what ``split`` and ``seed`` mean)."""
+    stream = _heldout_stream(split, seed)
+    if split == "train":
+        x, y = ecg.make_dataset(ECG_TRAIN_RECORDS, seed=0)[:2]
+    else:
+        x, y = ecg.make_dataset(ECG_HELDOUT_RECORDS, seed=1000 + stream)[:2]
+    return _subset(x, y, n)
+
+
+SPECS = [
+    ZooSpec(
+        name="hr_screener",
+        device_kind="watch",
+        task="watch heart-rate screening over 5 min of PPG HR + wrist motion: normal vs suspicious",
+        classes=SCREENER_CLASSES,
+        input_shape=SCREENER_INPUT_SHAPE,
+        build=HRScreener,
+        make_dataset=screener_make_dataset,
+    ),
+    ZooSpec(
+        name="ecg_verifier",
+        device_kind="phone",
+        task="phone 10 s single-lead ECG rhythm: normal / tachycardia / bradycardia / af",
+        classes=VERIFIER_CLASSES,
+        input_shape=VERIFIER_INPUT_SHAPE,
+        build=ECGVerifier,
+        make_dataset=ecg_make_dataset,
+    ),
+]
