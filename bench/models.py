@@ -27,13 +27,14 @@ from models.cards import ARTIFACTS_DIR, ModelCard, list_cards  # noqa: E402
 from models.compress import lab  # noqa: E402
 from models.compress.loaders import load_predictor  # noqa: E402
 from models.compress.recipes import RECIPES, compress  # noqa: E402
+from simulator.recommend import devices_that_fit  # noqa: E402
 
 torch.set_num_threads(1)
 INT8_TARGET_MODELS = ("ecg_verifier", "camera_detector")
 
 
 def measure_model(model: str, root: Path, make: bool) -> dict:
-    bench = lab.open_workbench(model, root)
+    bench = lab.open_workbench(model, root, devices_fit=devices_that_fit)
     if make:
         for recipe in RECIPES:
             with contextlib.redirect_stdout(io.StringIO()):

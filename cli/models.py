@@ -164,8 +164,6 @@ def prepare_input(model: str, input_shape: tuple[int, ...], data: np.ndarray, fs
 def cmd_predict(args) -> int:
     import numpy as np
 
-    from models.compress.loaders import load_predictor
-
     root = _root(args)
     model, variant = _split_target(args.target, root)
     path = Path(args.input)
@@ -177,6 +175,8 @@ def cmd_predict(args) -> int:
         raise UserError(f"--input {path} is not a readable .npy array ({error})") from None
     if not np.issubdtype(data.dtype, np.number):
         raise UserError(f"--input {path} must hold numbers, got dtype {data.dtype}")
+    from models.compress.loaders import load_predictor  # torch and ONNX Runtime: only now
+
     with _quiet():
         predictor = load_predictor(model, variant, root)
     x = prepare_input(model, tuple(predictor.input_shape), data, args.fs)

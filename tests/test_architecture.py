@@ -1,4 +1,15 @@
-"""simulator/ and models/ never import Qt (the trace is the only way to the views)."""
+"""Layers: every import runs with the layer order, and the engine loads no heavy package.
+
+    models  <-  simulator  <-  ui  <-  main.py, cli/, bench/, examples/, scenarios/
+
+A module may import its own layer and the layers below it, never one above. ``simulator/``
+and ``models/`` never import Qt or pyqtgraph; only ``simulator/sweep/ray_backend.py`` imports
+Ray. Checked statically over every import form (``import a.b``, ``from a import b``, relative
+imports, imports inside functions, ``importlib.import_module``/``__import__`` of a literal, and
+the module-name registries ``*_MODULES``), then by importing the engine in a subprocess.
+"""
+
+from __future__ import annotations
 
 import ast
 import subprocess
@@ -7,31 +18,135 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def test_no_qt_imports_in_simulator_and_models_sources():
-    offenders = []
-    for package in ("simulator", "models", "scenarios"):
-        for path in (ROOT / package).rglob("*.py"):
-            tree = ast.parse(path.read_text(), filename=str(path))
-            for node in ast.walk(tree):
-                names = []
-                if isinstance(node, ast.Import):
-                    names = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module:
-                    names = [node.module]
-                for name in names:
-                    if name.split(".")[0] in ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "ui"):
-                        offenders.append(f"{path.relative_to(ROOT)}: {name}")
-    assert offenders == []
+LAYER = {"models": 0, "simulator": 1, "ui": 2, "main": 3, "cli": 3, "bench": 3, "examples": 3, "scenarios": 3}
+QT = {"PySide6", "PyQt5", "PyQt6", "shiboken6", "pyqtgraph"}
+RAY_ALLOWED = {"simulator/sweep/ray_backend.py"}
 
 
-def test_importing_the_engine_loads_no_qt_module():
+def _sources() -> list[Path]:
+    files = [ROOT / "main.py"]
+    for package in LAYER:
+        if (ROOT / package).is_dir():
+            files += sorted((ROOT / package).rglob("*.py"))
+    return [f for f in files if f.exists()]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _resolve(path: Path, node: ast.ImportFrom) -> list[str]:
+    """Absolute module names an ``ImportFrom`` names (relative ones resolved against ``path``)."""
+    if node.level == 0:
+        base = node.module or ""
+    else:
+        package = _module_name(path).split(".")
+        if path.name != "__init__.py":
+            package = package[:-1]
+        package = package[: len(package) - (node.level - 1)]
+        base = ".".join(package + ([node.module] if node.module else []))
+    # `from pkg import sub` may import the submodule pkg.sub: count both
+    return [base] + [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every module ``path`` imports, in any form (see the module docstring)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found += [(node.lineno, name) for name in _resolve(path, node)]
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in ("import_module", "__import__") and isinstance(node.args[0].value, str):
+                found.append((node.lineno, node.args[0].value))
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            if any(name.endswith("_MODULES") for name in names) and node.value is not None:
+                found += [
+                    (c.lineno, c.value)
+                    for c in ast.walk(node.value)
+                    if isinstance(c, ast.Constant) and isinstance(c.value, str) and "." in c.value
+                ]
+    return found
+
+
+def _violations() -> list[str]:
+    problems = []
+    for path in _sources():
+        relative = path.relative_to(ROOT).as_posix()
+        own = _module_name(path).split(".")[0]
+        for line, module in imports_of(path):
+            top = module.split(".")[0]
+            where = f"{relative}:{line} imports {module}"
+            if top in LAYER and top != own and LAYER[top] > LAYER[own]:
+                problems.append(f"{where} (layer {top} is above {own})")
+            if own in ("simulator", "models") and (top in QT or top == "ui"):
+                problems.append(f"{where} ({own} never imports Qt or ui)")
+            if top == "ray" and relative not in RAY_ALLOWED:
+                problems.append(f"{where} (only {', '.join(sorted(RAY_ALLOWED))} imports ray)")
+    return problems
+
+
+def test_no_import_runs_against_the_layer_order():
+    assert _violations() == []
+
+
+def test_the_checker_sees_every_import_form(tmp_path, monkeypatch):
+    """The checker must catch back-edges however they are written (else the test above is blind)."""
+    package = tmp_path / "models" / "sub"
+    package.mkdir(parents=True)
+    (tmp_path / "models" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "bad.py").write_text(
+        "import simulator.engine\n"
+        "from ui import tables\n"
+        "def later():\n"
+        "    import importlib\n"
+        "    from PySide6 import QtCore\n"
+        "    importlib.import_module('scenarios')\n"
+        "    import ray\n"
+        "PLUGIN_MODULES = ('bench.cli',)\n"
+    )
+    (package / "fine.py").write_text(
+        "from . import bad\nfrom .. import cards\nfrom models.cards import ModelCard\nimport numpy\n"
+    )
+    (tmp_path / "ui").mkdir()
+    (tmp_path / "ui" / "view.py").write_text("def f():\n    from cli.core import main\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    found = _violations()
+    text = "\n".join(found)
+    for name in ("simulator.engine", "ui", "PySide6", "scenarios", "ray", "bench.cli"):
+        assert f"imports {name}" in text, (name, text)
+    assert "ui/view.py:2 imports cli.core (layer cli is above ui)" in text, text
+    assert not [p for p in found if "fine.py" in p]
+
+
+HEAVY = ("torch", "onnxruntime", "PySide6", "shiboken6", "pyqtgraph", "ray")
+
+
+def _engine_modules() -> list[str]:
+    apps = [
+        _module_name(p)
+        for p in sorted((ROOT / "simulator" / "apps").rglob("*.py"))
+        if "__pycache__" not in p.parts
+    ]
+    return ["simulator.engine", "simulator.scenario", "simulator.trace", *apps]
+
+
+def test_importing_the_engine_apps_and_scenario_loads_no_heavy_package():
+    modules = _engine_modules()
     code = (
-        "import sys, simulator.engine, simulator.apps.health, models.runtime, scenarios; "
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6')]; "
-        "print(bad); sys.exit(1 if bad else 0)"
+        f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"importing {modules} loaded {result.stdout.strip()}"

@@ -617,11 +617,19 @@ MODEL_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def compress(model: str | Workbench, recipe: str, **opts: Any) -> tuple[str, ModelCard]:
+def compress(
+    model: str | Workbench,
+    recipe: str,
+    devices_fit: Callable[[ModelCard], list[str]] | None = None,
+    **opts: Any,
+) -> tuple[str, ModelCard]:
     """Run ``recipe`` on ``model`` (a zoo name or an open workbench); returns ``(variant, card)``.
 
     ``opts`` are the recipe's options (see ``RECIPES[recipe].options``); unknown ones are errors.
     Options not given come from ``MODEL_OPTIONS`` for the model, then the recipe's defaults.
+    ``devices_fit`` fills the card's ``devices_fit`` when ``model`` is a name (a workbench
+    brings its own, see ``lab.open_workbench``); the simulator's
+    ``simulator.recommend.devices_that_fit`` is the one to pass.
     """
     if recipe not in RECIPES:
         raise LabError(f"unknown recipe {recipe!r}; expected one of: {', '.join(RECIPES)}")
@@ -631,6 +639,6 @@ def compress(model: str | Workbench, recipe: str, **opts: Any) -> tuple[str, Mod
         raise LabError(
             f"recipe {recipe!r} has no option {sorted(unknown)[0]!r}; it takes {', '.join(spec.options)}"
         )
-    bench = open_workbench(model) if isinstance(model, str) else model
+    bench = open_workbench(model, devices_fit=devices_fit) if isinstance(model, str) else model
     opts = {**MODEL_OPTIONS.get(bench.name, {}).get(recipe, {}), **opts}
     return spec.run(bench, **opts)
