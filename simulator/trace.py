@@ -269,28 +269,49 @@ class Trace:
     def load(cls, path: str | Path) -> Trace:
         """Read a trace written by :meth:`save`; a damaged file raises :class:`TraceError`."""
         path = Path(path)
-        _register_app_records()
         try:
             with gzip.open(path, "rt", encoding="utf-8") as f:
                 header = json.loads(f.readline())
-                version = header.get("format") if isinstance(header, dict) else None
-                if version not in (TRACE_FORMAT, _V1_FORMAT):
-                    found = f"format {version!r}" if isinstance(version, str) else "no format header"
-                    raise TraceError(
-                        f"{path}: not a trace this HomeTwin can read ({found}; expected {TRACE_FORMAT} or {_V1_FORMAT})"
-                    )
+                version = check_format(header, path)
                 trace = cls(header.get("meta"))
-                v1 = version == _V1_FORMAT
                 for lineno, line in enumerate(f, start=2):
-                    row = json.loads(line)
-                    record_type = RECORD_TYPES.get(row[0]) if isinstance(row, list) and row else None
-                    if v1 and record_type is not None and row[0] not in CORE_KINDS:
-                        row = [row[0], row[1], _V1_APP, *row[2:]]  # v1 app records: t first, no app
-                    if record_type is None or len(row) - 1 != len(record_type._fields):
+                    record = parse_row(json.loads(line), version)
+                    if record is None:
                         raise TraceError(f"{path}, line {lineno}: unknown or malformed record")
-                    trace.append(record_type(*row[1:]))
-                if v1:
-                    trace.meta.setdefault("apps", [{"type": "health_escalation", "name": _V1_APP}])
+                    trace.append(record)
+                upgrade_meta(trace.meta, version)
         except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise TraceError(f"{path}: cannot read trace ({exc})") from None
         return trace
+
+
+def check_format(header: Any, path: str | Path) -> str:
+    """The format of a trace file from its header line (and the app record kinds
+    registered); a :class:`TraceError` naming the version if this HomeTwin cannot read it."""
+    version = header.get("format") if isinstance(header, dict) else None
+    if version not in (TRACE_FORMAT, _V1_FORMAT):
+        found = f"format {version!r}" if isinstance(version, str) else "no format header"
+        raise TraceError(
+            f"{path}: not a trace this HomeTwin can read ({found}; expected {TRACE_FORMAT} or {_V1_FORMAT})"
+        )
+    _register_app_records()
+    return version
+
+
+def parse_row(row: Any, version: str) -> NamedTuple | None:
+    """The record of one saved line (``[kind, *fields]``) of a trace in ``version``;
+    ``None`` if unknown or malformed."""
+    record_type = RECORD_TYPES.get(row[0]) if isinstance(row, list) and row else None
+    if record_type is None:
+        return None
+    if version == _V1_FORMAT and row[0] not in CORE_KINDS:
+        row = [row[0], row[1], _V1_APP, *row[2:]]  # v1 app records: t first, no app
+    if len(row) - 1 != len(record_type._fields):
+        return None
+    return record_type(*row[1:])
+
+
+def upgrade_meta(meta: dict[str, Any], version: str) -> None:
+    """Complete the meta of an older trace (v1: the health app was the only app)."""
+    if version == _V1_FORMAT:
+        meta.setdefault("apps", [{"type": "health_escalation", "name": _V1_APP}])

@@ -75,9 +75,9 @@ def test_synthetic_trace_draws_dots_timeline_and_funnel(qtbot, synthetic_trace):
     w.seek(6 * 3600)
     qtbot.waitUntil(lambda: w.player.t == pytest.approx(6 * 3600), timeout=5000)
     w._refresh_slow()
-    counts = w.health.funnel.counts
+    counts = w.app_panels["health"].funnel.counts
     assert counts["watch_flag"] == counts["phone_confirm"] == counts["doctor_alert"] > 0
-    assert w.health.monitors["episodes"].text() != "–"
+    assert w.app_panels["health"].monitors["episodes"].text() != "–"
     assert not w.topology.devices["phone"].on  # depleted at 4 h
     img = w.timeline.grab().toImage()
     assert not img.isNull()

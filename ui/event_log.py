@@ -23,57 +23,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.trace import KIND_OF
 from ui import theme
+from ui.apps import scenario_apps
+from ui.record_views import CORE_VIEWS, VIEWS, kind_of, kind_of_type
 from ui.session import Session
 
 COLUMNS = ["time", "kind", "device", "what"]
-DEFAULT_HIDDEN = {"power"}
 
 
 def describe(r) -> tuple[str, str, str]:
-    """(kind, device, text) for a record, in words."""
-    kind = KIND_OF[type(r)]
-    if kind == "message":
-        status = "" if r.status == "delivered" else f" — {r.status.upper()}"
-        retry = f" (attempt {r.attempt})" if r.attempt and r.attempt > 1 else ""
-        return (
-            kind,
-            r.src,
-            f"{r.msg_kind} {theme.format_bytes(r.size_bytes)} → {r.dst} via {r.link}, "
-            f"{theme.format_duration(r.end_t - r.t)}{status}{retry}",
-        )
-    if kind == "inference":
-        return (
-            kind,
-            r.device,
-            f"{r.model}/{r.variant} ×{r.n_windows} → {r.label} ({r.score:.2f}), {theme.format_duration(r.end_t - r.t)}",
-        )
-    if kind == "escalation":
-        return kind, r.device, f"{r.stage.replace('_', ' ')}: {r.label} {r.detail}".strip()
-    if kind == "episode":
-        return kind, "", f"episode #{r.episode} {r.kind} until {theme.format_time(r.end_t)}"
-    if kind == "device":
-        return kind, r.device, ("switched ON" if r.on else "switched OFF") + f" ({r.reason})"
-    if kind == "link":
-        return kind, r.link, ("link UP" if r.up else "link DOWN") + f" ({r.reason})"
-    if kind == "power":
-        return kind, r.device, f"{r.state} · {theme.format_power(r.power_w)}"
-    if kind == "activity":
-        return kind, "", f"wearer: {r.activity}"
-    if kind == "narration":
-        return kind, "", r.text
-    if kind == "note":
-        return kind, r.device, f"{r.kind}: {r.text}"
-    return kind, "", str(r)
-
-
-def record_device(r) -> str:
-    for attr in ("device", "src", "link"):
-        v = getattr(r, attr, None)
-        if v:
-            return v
-    return ""
+    """(kind, device, text) for a record, through its display hooks."""
+    view = VIEWS[type(r)]
+    return kind_of(r), view.subject(r), view.describe(r)
 
 
 def record_involves(r, device: str) -> bool:
@@ -87,8 +48,7 @@ class EventModel(QAbstractTableModel):
         self.rows: list[int] = []  # record indices shown
         self.scanned = 0  # position in index.log_rows consumed so far
         self.device: str | None = None
-        self.kinds: set[str] | None = None  # None = all but hidden
-        self.hidden: set[str] = set(DEFAULT_HIDDEN)
+        self.kinds: set[str] | None = None  # None = all but those hidden by their view
 
     def rowCount(self, parent=None) -> int:  # noqa: N802
         return 0 if parent is not None and parent.isValid() else len(self.rows)
@@ -115,14 +75,10 @@ class EventModel(QAbstractTableModel):
             kind, device, text = describe(r)
             return (kind, device, text)[col - 1]
         if role == Qt.ItemDataRole.ForegroundRole and col == 1:
-            kind = KIND_OF[type(r)]
-            if kind == "message":
-                return QBrush(theme.message_color(r.msg_kind).darker(130))
-            if kind == "escalation":
-                return QBrush(theme.stage_color(r.stage))
+            color = VIEWS[type(r)].color
+            return None if color is None else QBrush(theme.qcolor(color(r)).darker(130))
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
-            dev = record_device(r)
-            cols = self.session.index.devices.get(dev)
+            cols = self.session.index.devices.get(VIEWS[type(r)].subject(r))
             if cols is not None:
                 return QBrush(theme.device_color(cols.kind).darker(130))
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -130,11 +86,10 @@ class EventModel(QAbstractTableModel):
         return None
 
     def _accept(self, r) -> bool:
-        kind = KIND_OF[type(r)]
         if self.kinds is not None:
-            if kind not in self.kinds:
+            if kind_of(r) not in self.kinds:
                 return False
-        elif kind in self.hidden:
+        elif VIEWS[type(r)].hidden_in_log:
             return False
         return not (
             self.device and not record_involves(r, self.device) and getattr(r, "link", None) != self.device
@@ -188,10 +143,7 @@ class EventLog(QWidget):
         bar.addWidget(self.device_box)
         bar.addWidget(QLabel("Kind:"))
         self.kind_box = QComboBox()
-        self.kind_box.addItem("all (no power states)", None)
-        for k, label in theme.RECORD_KIND_LABELS.items():
-            if k != "battery":
-                self.kind_box.addItem(label, k)
+        self._fill_kinds([])
         bar.addWidget(self.kind_box)
         self.follow = QCheckBox("Follow playhead")
         self.follow.setChecked(True)
@@ -216,21 +168,52 @@ class EventLog(QWidget):
         layout.addWidget(self.table)
         self.table.clicked.connect(self._on_clicked)
         self.device_box.currentIndexChanged.connect(self._on_filter)
+        self._devices_version = -1
         self.kind_box.currentIndexChanged.connect(self._on_filter)
         self.t = 0.0
 
+    def _fill_kinds(self, app_types: list[str]) -> None:
+        """The kind filter: core kinds, then the kinds of the scenario's apps."""
+        current = self.kind_box.currentData()
+        self.kind_box.blockSignals(True)
+        self.kind_box.clear()
+        self.kind_box.addItem("all (no power states)", None)
+        views = dict(CORE_VIEWS)
+        for app_type in app_types:
+            views.update(VIEWS.of_app(app_type))
+        for record_type, view in views.items():
+            if view.in_log:
+                self.kind_box.addItem(view.label, kind_of_type(record_type))
+        self.kind_box.setCurrentIndex(max(0, self.kind_box.findData(current)))
+        self.kind_box.blockSignals(False)
+
     def set_session(self, session: Session | None) -> None:
         self.model.session = session
+        self._devices_version = -1
         self.device_box.blockSignals(True)
         self.device_box.clear()
         self.device_box.addItem("all devices", None)
-        if session is not None:
-            for name in session.index.devices:
-                self.device_box.addItem(name, name)
-            for name in session.index.links:
-                self.device_box.addItem(f"link {name}", name)
         self.device_box.blockSignals(False)
+        self._sync_devices()
+        apps = scenario_apps(session.trace.meta) if session is not None else []
+        self._fill_kinds(sorted({app_type for app_type, _ in apps}))
         self.model.reset_to(0.0)
+
+    def _sync_devices(self) -> None:
+        """Add devices (and links) that appeared since the last call to the device filter."""
+        session = self.model.session
+        if session is None or session.index.devices_version == self._devices_version:
+            return
+        self._devices_version = session.index.devices_version
+        box = self.device_box
+        box.blockSignals(True)
+        for name in session.index.devices:
+            if box.findData(name) < 0:
+                box.addItem(name, name)
+        for name in session.index.links:
+            if box.findData(name) < 0:
+                box.addItem(f"link {name}", name)
+        box.blockSignals(False)
 
     def _on_filter(self) -> None:
         self.model.device = self.device_box.currentData()
@@ -258,6 +241,7 @@ class EventLog(QWidget):
         self._scroll()
 
     def refresh(self, t: float) -> None:
+        self._sync_devices()
         if t < self.t:
             self.t = t
             self.jump()

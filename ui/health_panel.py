@@ -1,15 +1,14 @@
 """Health panel: the escalation funnel, episodes (truth) against detections, cascade vs baseline.
 
-Monitors in the NetLogo sense: big numbers with units and tooltips. The numbers at the
-playhead come from ``simulator.apps.health.health_metrics(trace, until_s)``; they are
-recomputed only when a new escalation or episode has been reached, never per frame.
+One panel per health app (``ui/apps/health_escalation.py`` registers it). Monitors in the
+NetLogo sense: big numbers with units and tooltips. The numbers at the playhead come from
+``simulator.apps.health.health_metrics(trace, until_s, app=…)``; they are recomputed only
+when a new escalation or episode of this app has been reached, never per frame.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-import sys
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from simulator.apps.health import Episode, Escalation, health_metrics
 from ui import theme
 from ui.session import Session
 
@@ -40,62 +40,24 @@ METRIC_ROWS = [
 ]
 
 
-def _metrics_fallback(index, t: float) -> dict[str, Any]:
-    """Funnel and detection numbers from the index when the health app offers no helper."""
-    escalations = index.escalations_until(t)
-    episodes = [e for e in index.episodes_until(t)]
-    counts: dict[str, int] = {}
-    for e in escalations:
-        counts[e.stage] = counts.get(e.stage, 0) + 1
-    alerts = [e for e in escalations if e.stage == "doctor_alert"]
-    first_alert: dict[int, float] = {}
-    false_alarms = 0
-    for a in alerts:
-        if a.episode is not None and a.episode >= 0:
-            first_alert.setdefault(a.episode, a.t)
-        else:
-            false_alarms += 1
-    delays = sorted(first_alert[e.episode] - e.t for e in episodes if e.episode in first_alert)
-    n = len(episodes)
-    detected = sum(1 for e in episodes if e.episode in first_alert)
-    median = delays[len(delays) // 2] if delays else None
-    return {
-        "episodes": n,
-        "detected": detected,
-        "sensitivity": detected / n if n else None,
-        "false_alarms": false_alarms,
-        "median_time_to_alert_s": median,
-        "escalations": counts,
-    }
-
-
 class _HealthRecords:
-    """The slice of a trace the health metrics read (episodes and escalations), from the index.
+    """The slice of a trace the health metrics read (one app's episodes and escalations),
+    from the index: handing ``health_metrics`` this view instead of the whole trace keeps a
+    refresh at O(escalations) rather than O(records)."""
 
-    ``health_metrics`` only looks at those two record kinds, so handing it this view instead
-    of the whole trace keeps a refresh at O(escalations) rather than O(records).
-    """
-
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, app: str) -> None:
         self.index = session.index
+        self.app = app
         self.end_time = session.duration_s
 
     def until(self, t: float) -> list:
-        return self.index.episodes_until(t) + self.index.escalations_until(t)
+        index = self.index
+        return index.column(Episode, self.app).until(t) + index.column(Escalation, self.app).until(t)
 
 
-def health_metrics_at(session: Session, t: float) -> dict[str, Any]:
-    module = sys.modules.get("simulator.apps.health")
-    if module is None:  # no health app in this run (importing it would load torch for nothing)
-        return _metrics_fallback(session.index, t)
-    health_metrics = module.health_metrics
-    try:
-        result = health_metrics(_HealthRecords(session), until_s=t)
-    except Exception:  # the app's helper may not accept a partial trace
-        return _metrics_fallback(session.index, t)
-    if isinstance(result, dict) and "health" in result and "episodes" not in result:
-        result = result["health"]
-    return result if isinstance(result, dict) else _metrics_fallback(session.index, t)
+def health_metrics_at(session: Session, app: str, t: float) -> dict[str, Any]:
+    """Health app ``app``'s metrics counting what happened by ``t`` (the app's own rule)."""
+    return health_metrics(_HealthRecords(session, app), until_s=t, app=app)
 
 
 def _fmt(value: Any, how: str) -> str:
@@ -158,6 +120,7 @@ class EpisodeStrip(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.session: Session | None = None
+        self.app = ""
         self.t = 0.0
         self.setMinimumHeight(34)
         self.setToolTip("Purple bands: anomaly episodes (truth). Red ticks: doctor alerts. Orange: playhead.")
@@ -173,14 +136,13 @@ class EpisodeStrip(QWidget):
         idx = s.index
         c = QColor(theme.EPISODE_COLOR)
         c.setAlpha(110)
-        for ep in idx.episodes_until(self.t):
+        for ep in idx.column(Episode, self.app).until(self.t):
             x0 = ep.t / dur * w
             x1 = min(ep.end_t, self.t) / dur * w
             p.fillRect(QRectF(x0, 2, max(2.0, x1 - x0), h - 4), c)
-        hi = bisect.bisect_right(idx.esc_t, self.t)
         pen = QPen(theme.stage_color("doctor_alert"), 2.0)
         p.setPen(pen)
-        for e in idx.escalations[:hi]:
+        for e in idx.column(Escalation, self.app).until(self.t):
             if e.stage == "doctor_alert":
                 x = e.t / dur * w
                 p.drawLine(QPointF(x, 0), QPointF(x, h))
@@ -195,11 +157,12 @@ class HealthPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.session: Session | None = None
+        self.app = ""
         self._key: tuple | None = None
         layout = QVBoxLayout(self)
-        title = QLabel("Health escalation")
-        title.setFont(theme.font(1.3, bold=True))
-        layout.addWidget(title)
+        self.title = QLabel("Health escalation")
+        self.title.setFont(theme.font(1.3, bold=True))
+        layout.addWidget(self.title)
         self.funnel = FunnelWidget()
         layout.addWidget(self.funnel)
         grid = QGridLayout()
@@ -246,8 +209,11 @@ class HealthPanel(QWidget):
         layout.addStretch(1)
         self.last_metrics: dict[str, Any] = {}
 
-    def set_session(self, session: Session | None) -> None:
+    def set_session(self, session: Session | None, app_name: str = "") -> None:
+        """Show health app ``app_name`` of ``session`` (``None``: nothing)."""
         self.session = session
+        self.app = self.strip.app = app_name
+        self.title.setText(f"Health escalation · {app_name}" if app_name else "Health escalation")
         self.strip.session = session
         self._key = None
         self.refresh(0.0)
@@ -259,17 +225,16 @@ class HealthPanel(QWidget):
         if s is None:
             return
         idx = s.index
-        n_esc = bisect.bisect_right(idx.esc_t, t)
-        n_ep = bisect.bisect_right(idx.episode_t, t)
-        n_ep_ended = sum(1 for e in idx.episodes[:n_ep] if e.end_t <= t)
-        key = (id(idx), n_esc, n_ep, n_ep_ended, s.finished)
+        escalations = idx.column(Escalation, self.app)
+        episodes = idx.column(Episode, self.app).until(t)
+        n_ep_ended = sum(1 for e in episodes if e.end_t <= t)
+        key = (id(idx), escalations.count_at(t), len(episodes), n_ep_ended, s.finished)
         if key == self._key:
             return
         self._key = key
-        m = health_metrics_at(s, t)
+        m = health_metrics_at(s, self.app, t)
         self.last_metrics = m
-        counts = dict(m.get("escalations") or _metrics_fallback(idx, t)["escalations"])
-        self.funnel.set_counts(counts)
+        self.funnel.set_counts(dict(m.get("escalations") or {}))
         for key_name, label in self.monitors.items():
             how = "dur" if key_name.endswith("_s") else "{:.0f}"
             label.setText(_fmt(m.get(key_name), how))

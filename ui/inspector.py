@@ -1,11 +1,14 @@
-"""Device inspector: profile, power state, battery and energy so far, compute, hosted models.
+"""Device inspector: presence, profile, power state, battery and energy, compute, models.
 
-Values are read from the trace index at the playhead; the hosted models' ModelCards come
-from the live simulation when there is one, otherwise from ``models/artifacts``.
+Values are read from the trace index at the playhead, so seeking backwards shows the device
+as it was. The model manifest (model, variant, version, size, privacy, app, what it serves,
+why this variant) is the device's deployed models at the playhead, from the scenario and
+the trace's deploy and remove records; each model's ModelCard comes from ``models/artifacts``.
 """
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -38,6 +41,17 @@ CARD_FIELDS = [
     ("privacy_level", "privacy", ""),
     ("version", "version", ""),
 ]
+
+
+MANIFEST_FIELDS = {
+    "version": "version",
+    "size_bytes": "size",
+    "privacy": "privacy",
+    "app": "app",
+    "serves": "serves",
+    "reason": "why",
+    "since": "since",
+}
 
 
 def _fmt_card_value(key: str, value: Any) -> str:
@@ -81,6 +95,7 @@ class InspectorPanel(QWidget):
         form = QFormLayout()
         self.fields: dict[str, QLabel] = {}
         for key, label, tip in [
+            ("presence", "In the home", "devices join and leave during a run (trace records)"),
             ("kind", "Kind", ""),
             ("profile", "Profile", "the device profile (simulator/profiles), each number with its source"),
             ("power", "Power state", "the profile's watts for this power state"),
@@ -98,11 +113,15 @@ class InspectorPanel(QWidget):
             form.addRow(label + ":", value)
             self.fields[key] = value
         layout.addLayout(form)
-        models_label = QLabel("Hosted models (ModelCards)")
+        models_label = QLabel("Deployed models at the playhead (manifest, ModelCard)")
         models_label.setFont(theme.font(1.0, bold=True))
         layout.addWidget(models_label)
         self.models = QTreeWidget()
         self.models.setHeaderLabels(["model / field", "value"])
+        self.models.setToolTip(
+            "What the device serves at the playhead: models from the scenario, then deploys and "
+            "removals recorded in the trace. Expand a model for its ModelCard."
+        )
         self.models.setColumnWidth(0, 170)
         layout.addWidget(self.models, 1)
         self._models_key: tuple | None = None
@@ -127,16 +146,26 @@ class InspectorPanel(QWidget):
         if session is None or self.device is None or self.device not in session.index.devices:
             return
         cols = session.index.devices[self.device]
-        meta = (session.index.meta.get("devices") or {}).get(self.device, {}) or {}
-        self.title.setText(f"{self.device}  ·  {cols.kind}")
-        self.title.setStyleSheet(f"color: {theme.device_color(cols.kind).darker(140).name()}")
-        profile = str(meta.get("profile", "–"))
+        present = cols.present_at(t)
+        absent = "" if present else "  (not in the home now)"
+        self.title.setText(f"{self.device}  ·  {cols.kind}{absent}")
+        color = theme.device_color(cols.kind).darker(140) if present else theme.qcolor(theme.MUTED_TEXT)
+        self.title.setStyleSheet(f"color: {color.name()}")
         live_dev = session.sim.devices.get(self.device) if session.sim is not None else None
         source = ""
         if live_dev is not None:
             source = str(getattr(getattr(live_dev, "profile", None), "source", "") or "")
+        change = cols.presence_change_at(t)
+        if change is None:
+            presence = "yes, from the start" if present else "not yet (joins later)"
+        else:
+            verb = "joined" if present else "left"
+            presence = (
+                f"{'yes' if present else 'no'}: {verb} at {theme.format_time(change.t)} ({change.reason})"
+            )
+        self.fields["presence"].setText(presence)
         self.fields["kind"].setText(cols.kind)
-        self.fields["profile"].setText(profile)
+        self.fields["profile"].setText(cols.profile or "–")
         self.fields["profile"].setToolTip(
             f"Source: {source}" if source else "Device profile (simulator/profiles)"
         )
@@ -145,8 +174,6 @@ class InspectorPanel(QWidget):
         self.fields["power"].setText(f"{state} · {theme.format_power(power_w if on else 0.0)}")
         reason = ""
         if cols.onoff_t:
-            import bisect
-
             i = bisect.bisect_right(cols.onoff_t, t) - 1
             reason = cols.onoff_reason[i] if i >= 0 else ""
         self.fields["on"].setText(("on" if on else "OFF") + (f" ({reason})" if reason else ""))
@@ -164,44 +191,71 @@ class InspectorPanel(QWidget):
             if q is not None:
                 text += f" · queue {q}"
         self.fields["compute"].setText(text)
-        import bisect as _b
+        self.fields["infers"].setText(f"{bisect.bisect_right(cols.infer_t, t):,}")
+        self._refresh_models(cols.manifest_at(t))
 
-        n_inf = _b.bisect_right(cols.infer_t, t)
-        self.fields["infers"].setText(f"{n_inf:,}")
-        self._refresh_models(meta, live_dev)
+    def manifest_rows(self) -> list[dict[str, str]]:
+        """The manifest shown: one dict of field → text per deployed model (tests read it)."""
+        rows = []
+        for k in range(self.models.topLevelItemCount()):
+            top = self.models.topLevelItem(k)
+            if top.childCount() == 0:
+                continue  # the "(no models)" line
+            row = {"model": top.text(0), "variant": top.text(1)}
+            for c in range(top.childCount()):
+                child = top.child(c)
+                if child.text(0) in MANIFEST_FIELDS.values():
+                    row[child.text(0)] = child.text(1)
+            rows.append(row)
+        return rows
 
-    def _refresh_models(self, meta: dict, live_dev: Any) -> None:
-        hosted: list[tuple[str, str, Any]] = []
-        live_models = getattr(live_dev, "models", None) if live_dev is not None else None
-        if isinstance(live_models, dict) and live_models:
-            for model, card in live_models.items():
-                hosted.append((model, str(getattr(card, "variant", "")), card))
-        else:
-            for m in meta.get("models") or []:
-                model, variant = str(m.get("model")), str(m.get("variant"))
-                hosted.append((model, variant, load_card(model, variant)))
-        key = tuple((m, v) for m, v, _ in hosted)
+    def _refresh_models(self, manifest: dict[str, Any]) -> None:
+        key = tuple(manifest.values())
         if key == self._models_key:
             return
         self._models_key = key
         self.models.clear()
-        if not hosted:
+        if not manifest:
             QTreeWidgetItem(self.models, ["(no models)", ""])
             return
-        for model, variant, card in hosted:
-            top = QTreeWidgetItem(self.models, [model, variant])
+        for model, deployed in manifest.items():
+            card = load_card(model, deployed.variant)
+            top = QTreeWidgetItem(self.models, [model, deployed.variant])
             top.setFont(0, theme.font(1.0, bold=True))
+            for field, label in MANIFEST_FIELDS.items():
+                value = _manifest_value(field, deployed, card)
+                QTreeWidgetItem(top, [label, value])
             if card is None:
-                QTreeWidgetItem(top, ["card", "not found in models/artifacts"])
-                continue
-            for key_name, label, tip in CARD_FIELDS:
-                if hasattr(card, key_name):
-                    item = QTreeWidgetItem(top, [label, _fmt_card_value(key_name, getattr(card, key_name))])
-                    if tip:
-                        item.setToolTip(1, tip)
-            per_layer = getattr(card, "precision_per_layer", None) or {}
-            if per_layer:
-                layers = QTreeWidgetItem(top, ["precision per layer", f"{len(per_layer)} layers"])
-                for layer, prec in per_layer.items():
-                    QTreeWidgetItem(layers, [layer, str(prec)])
+                QTreeWidgetItem(top, ["ModelCard", "not found in models/artifacts"])
+            else:
+                card_item = QTreeWidgetItem(top, ["ModelCard", f"{model}/{deployed.variant}"])
+                for key_name, label, tip in CARD_FIELDS:
+                    if hasattr(card, key_name):
+                        item = QTreeWidgetItem(
+                            card_item, [label, _fmt_card_value(key_name, getattr(card, key_name))]
+                        )
+                        if tip:
+                            item.setToolTip(1, tip)
+                per_layer = getattr(card, "precision_per_layer", None) or {}
+                if per_layer:
+                    layers = QTreeWidgetItem(card_item, ["precision per layer", f"{len(per_layer)} layers"])
+                    for layer, prec in per_layer.items():
+                        QTreeWidgetItem(layers, [layer, str(prec)])
             top.setExpanded(True)
+
+
+def _manifest_value(field: str, deployed: Any, card: Any) -> str:
+    """A manifest field as text; a model from the scenario (no deploy record) takes its
+    version, size and privacy from its ModelCard."""
+    if field == "since":
+        return "start (scenario)" if deployed.reason == "in the scenario" else theme.format_time(deployed.t)
+    value = getattr(deployed, field)
+    if field == "version" and not value and card is not None:
+        value = getattr(card, "version", "")
+    if field == "size_bytes":
+        if not value and card is not None:
+            value = getattr(card, "bytes", 0)
+        return theme.format_bytes(value) if value else "–"
+    if field == "privacy" and not value and card is not None:
+        value = getattr(card, "privacy_level", "")
+    return str(value) if value not in (None, "") else "–"

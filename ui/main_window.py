@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
 
 from simulator.trace import Trace, TraceError
 from ui import export, theme
+from ui.apps import scenario_apps, view_for
 from ui.event_log import EventLog
-from ui.health_panel import HealthPanel, health_metrics_at
 from ui.inspector import InspectorPanel
 from ui.library import LibraryPanel, shipped_scenarios
 from ui.player import SPEEDS, Player
@@ -117,11 +117,14 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
-        # right: health monitors and plots
-        self.health = HealthPanel()
+        # right: the apps' panels (one tab per app, titled by its name) and plots
+        self.app_tabs = QTabWidget()
+        self.app_tabs.hide()
+        self.app_panels: dict[str, QWidget] = {}  # app name → its view's panel
+        self._app_set: list[tuple[str, str]] = []
         self.plots = PlotsPanel()
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.health)
+        right.addWidget(self.app_tabs)
         right.addWidget(self.plots)
         right.setStretchFactor(0, 2)
         right.setStretchFactor(1, 3)
@@ -373,9 +376,47 @@ class MainWindow(QMainWindow):
         self.timeline.set_index(index)
         self.plots.set_index(index)
         self.inspector.set_session(session)
-        self.health.set_session(session)
+        self._bind_app_panels(session)
         self.log.set_session(session)
         self.whatif.set_session(session)
+
+    def _bind_app_panels(self, session: Session | None) -> None:
+        """One panel per app of the scenario whose view has one (rebuilt when the apps change)."""
+        apps = scenario_apps(session.trace.meta) if session is not None else []
+        if apps != self._app_set:
+            self._app_set = apps
+            for panel in self.app_panels.values():
+                panel.set_session(None, "")
+                panel.deleteLater()
+            self.app_panels.clear()
+            self.app_tabs.clear()
+            for app_type, name in apps:
+                panel_class = getattr(view_for(app_type), "PANEL", None)
+                if panel_class is not None:
+                    panel = panel_class(self.app_tabs)
+                    self.app_panels[name] = panel
+                    self.app_tabs.addTab(panel, name)
+                    self.app_tabs.setTabToolTip(self.app_tabs.count() - 1, f"{name} ({app_type} app)")
+            self.app_tabs.setVisible(bool(self.app_panels))
+        for name, panel in self.app_panels.items():
+            panel.set_session(session, name)
+
+    def _app_views(self) -> list[tuple[str, object]]:
+        """``(app name, view module)`` of each app of the session that has a view."""
+        if self.session is None:
+            return []
+        views = [(name, view_for(app_type)) for app_type, name in scenario_apps(self.session.trace.meta)]
+        return [(name, view) for name, view in views if view is not None]
+
+    def app_metrics_at(self, session: Session, t: float) -> dict[str, dict]:
+        """Each app's what-if metrics at ``t``: app name → {metric key: number}."""
+        out = {}
+        for app_type, name in scenario_apps(session.trace.meta):
+            view = view_for(app_type)
+            metrics = getattr(view, "whatif_metrics", None)
+            if metrics is not None:
+                out[name] = metrics(session, name, t)
+        return out
 
     def _on_replaced(self) -> None:
         if self.session is not None and self.topology.index is not self.session.index:
@@ -459,6 +500,7 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         t = self.player.tick()
         t1 = time.perf_counter()
+        self.topology.speed = self.player.speed
         self.topology.show_time(t)
         k = self.frame_count
         self.frame_count += 1
@@ -476,8 +518,9 @@ class MainWindow(QMainWindow):
             slow = "log"
             self.log.refresh(t)
             if k % 12 == 3:
-                slow = "log+health"
-                self.health.refresh(t)
+                slow = "log+apps"
+                for panel in self.app_panels.values():
+                    panel.refresh(t)
                 self._maybe_compare(t)
             else:
                 self.inspector.refresh(t)
@@ -501,9 +544,12 @@ class MainWindow(QMainWindow):
             self.slider.blockSignals(False)
         parts = [f"of {theme.format_time(dur)}"]
         if self.session is not None:
-            activity = self.session.index.activity_at(t)
-            if activity:
-                parts.append(f"wearer: {activity}")
+            views = self._app_views()
+            for name, view in views:
+                label = getattr(view, "clock_label", None)
+                text = label(self.session, name, t) if label is not None else None
+                if text:
+                    parts.append(f"{name}: {text}" if len(views) > 1 else text)
             if self.player.lagging:
                 parts.append("simulating…")
         self.state_label.setText("  ·  ".join(parts) + "  ")
@@ -514,21 +560,25 @@ class MainWindow(QMainWindow):
         self.timeline.show_time(t)
         self.plots.refresh(t)
         self.log.refresh(t)
-        self.health.refresh(t)
+        for panel in self.app_panels.values():
+            panel.refresh(t)
         self.inspector.refresh(t)
         self._refresh_clock(t)
 
     # ---- what-if -------------------------------------------------------------------------
 
-    def rerun(self, overrides: dict, events: list) -> bool:
-        """Redo the run from t = 0 with the same seed and the what-if edits."""
+    def rerun(
+        self, overrides: dict, events: list, devices: list | None = None, links: list | None = None
+    ) -> bool:
+        """Redo the run from t = 0 with the same seed and the what-if edits (overrides,
+        extra scheduled events, added devices and their links)."""
         old = self.session
         if old is None or old.spec is None:
             self.show_error("This is a saved trace: open its scenario to re-run it with edits.")
             return False
-        spec = old.spec.with_edits(overrides, events)
+        spec = old.spec.with_edits(overrides, events, devices or [], links or [])
         t = self.player.t
-        before = health_metrics_at(old, t) if old.index.n else {}
+        before = self.app_metrics_at(old, t) if old.index.n else {}
         before_soc = {n: d.soc_at(t) for n, d in old.index.devices.items()}
         self.hint.setText("Re-running with your edits…")
         QApplication.processEvents()
@@ -545,8 +595,9 @@ class MainWindow(QMainWindow):
             "events": events,
         }
         self.set_session(session, keep_time=True)
+        added = f", {len(devices)} added device(s)" if devices else ""
         self.hint.setText(
-            f"Re-run with {len(overrides)} edit(s) and {len(events)} intervention(s), same seed."
+            f"Re-run with {len(overrides)} edit(s), {len(events)} intervention(s){added}, same seed."
         )
         return True
 
@@ -555,18 +606,22 @@ class MainWindow(QMainWindow):
         if c is None or self.session is None or self.session.frontier() < c["t"]:
             return
         self._compare = None
-        after = health_metrics_at(self.session, c["t"])
+        after = self.app_metrics_at(self.session, c["t"])
         lines = [f"At {theme.format_time(c['t'])}, before → after your edit:"]
-        for key, label in (
-            ("alerts", "doctor alerts"),
-            ("detected", "detected"),
-            ("false_alarms", "false alarms"),
-        ):
-            b, a = c["before"].get(key), after.get(key)
-            if b is not None or a is not None:
-                lines.append(f"  {label}: {b} → {a}")
+        for app_type, name in scenario_apps(self.session.trace.meta):
+            metrics = getattr(view_for(app_type), "WHATIF_METRICS", ())
+            for m in metrics:
+                b, a = c["before"].get(name, {}).get(m.key), after.get(name, {}).get(m.key)
+                if b is None and a is None:
+                    continue
+                prefix = f"{name} · " if len(after) > 1 else ""
+                lines.append(
+                    f"  {prefix}{m.label}: {_metric_text(b, m.unit)} → {_metric_text(a, m.unit)}{_verdict(b, a, m)}"
+                )
         for name, d in self.session.index.devices.items():
             b, a = c["before_soc"].get(name), d.soc_at(c["t"])
+            if name not in c["before_soc"] and d.present_between(0.0, c["t"]):
+                lines.append(f"  {name}: added ({d.kind})")
             if b is not None and a is not None and abs(a - b) > 0.005:
                 lines.append(f"  {name} battery: {100 * b:.0f}% → {100 * a:.0f}%")
         self.whatif.show_result("\n".join(lines))
@@ -618,7 +673,8 @@ class MainWindow(QMainWindow):
     def export_summary(self, path: str) -> Path:
         summary = dict(self.session.summary() or {}) if self.session else {}
         if self.session is not None:
-            summary.setdefault("health_at_playhead", health_metrics_at(self.session, self.player.t))
+            for name, metrics in self.app_metrics_at(self.session, self.player.t).items():
+                summary.setdefault(f"{name}_at_playhead", metrics)
             summary["playhead_s"] = self.player.t
         return export.export_summary_csv(summary, path)
 
@@ -689,6 +745,23 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.session.close()
         super().closeEvent(event)
+
+
+def _metric_text(value, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "s":
+        return theme.format_duration(float(value))
+    text = f"{value:g}" if isinstance(value, (int, float)) else str(value)
+    return f"{text} {unit}".strip()
+
+
+def _verdict(before, after, metric) -> str:
+    """'  (better)' / '  (worse)' when the metric has a direction and changed."""
+    if metric.higher_is_better is None or before is None or after is None or before == after:
+        return ""
+    better = (after > before) == metric.higher_is_better
+    return "  (better)" if better else "  (worse)"
 
 
 def preview_meta(scenario_file: str | None = None, scenario: dict | None = None) -> dict | None:

@@ -109,6 +109,7 @@ class PlotsPanel(QWidget):
             "Simulated on-device inference latency (ms, log scale), estimated from the ModelCard"
         )
         self._last_key: dict[int, tuple] = {}
+        self._kinds_version = -1
 
     def _make_plot(self, row: int, title: str, unit: str) -> pg.PlotItem:
         widget = pg.PlotWidget(axisItems={"bottom": TimeAxis("bottom")})
@@ -146,8 +147,22 @@ class PlotsPanel(QWidget):
             return
         duration = max(1.0, index.duration_s)
         self.plot_soc.setXRange(0, duration, padding=0.0)
-        kinds = sorted({d.kind for d in index.devices.values()})
-        for kind in kinds:
+        self._kinds_version = -1
+        self._ensure_curves()
+        for plot_name, plot in (("soc", self.plot_soc), ("power", self.plot_power)):
+            curve = pg.PlotDataItem(pen=pg.mkPen("#000000", width=2.5), connect="finite")
+            plot.addItem(curve)
+            self._highlight[plot_name] = curve
+
+    def _ensure_curves(self) -> None:
+        """One curve per device kind and plot, also for kinds of devices that joined later."""
+        index = self.index
+        if index.devices_version == self._kinds_version:
+            return
+        self._kinds_version = index.devices_version
+        for kind in sorted({d.kind for d in index.devices.values()}):
+            if ("soc", kind) in self._curves:
+                continue
             for plot_name, plot in (
                 ("soc", self.plot_soc),
                 ("power", self.plot_power),
@@ -167,10 +182,6 @@ class PlotsPanel(QWidget):
                 curve.setDownsampling(auto=True, method="peak")
                 plot.addItem(curve)
                 self._curves[(plot_name, kind)] = curve
-        for plot_name, plot in (("soc", self.plot_soc), ("power", self.plot_power)):
-            curve = pg.PlotDataItem(pen=pg.mkPen("#000000", width=2.5), connect="finite")
-            plot.addItem(curve)
-            self._highlight[plot_name] = curve
 
     def set_duration(self, duration_s: float) -> None:
         self.plot_soc.setXRange(0, max(1.0, duration_s), padding=0.0)
@@ -188,8 +199,8 @@ class PlotsPanel(QWidget):
 
     def _soc_segment(self, name: str, t: float) -> tuple[np.ndarray, np.ndarray] | None:
         cols = self.index.devices[name]
-        if cols.capacity_wh is None:
-            return None
+        if cols.capacity_wh is None or not cols.battery_t:
+            return None  # mains powered, or not in the home yet
         x, y = self._cache.get((name, "soc"), cols.battery_t, cols.battery_soc)
         cut = int(np.searchsorted(x, t, side="right"))
         soc_now = cols.soc_at(t)
@@ -226,6 +237,7 @@ class PlotsPanel(QWidget):
         if self._last_key.get(which) == key:
             return
         self._last_key[which] = key
+        self._ensure_curves()
         by_kind: dict[str, list[str]] = {}
         for name, cols in index.devices.items():
             by_kind.setdefault(cols.kind, []).append(name)

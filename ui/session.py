@@ -38,13 +38,16 @@ BACKGROUND_AFTER_WALL_S = 1.5
 
 @dataclass
 class RunSpec:
-    """What to simulate: a scenario (file or dict) plus the seed and what-if edits."""
+    """What to simulate: a scenario (file or dict) plus the seed and what-if edits (dotted
+    overrides, extra scheduled events, extra devices and links)."""
 
     scenario_file: str | None = None
     scenario: dict[str, Any] | None = None
     seed: int | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     extra_events: list[dict[str, Any]] = field(default_factory=list)
+    extra_devices: list[dict[str, Any]] = field(default_factory=list)
+    extra_links: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -59,10 +62,26 @@ class RunSpec:
             "seed": self.seed,
             "overrides": self.overrides,
             "extra_events": self.extra_events,
+            "extra_devices": self.extra_devices,
+            "extra_links": self.extra_links,
         }
 
-    def with_edits(self, overrides: dict[str, Any], extra_events: list[dict[str, Any]]) -> RunSpec:
-        return RunSpec(self.scenario_file, self.scenario, self.seed, dict(overrides), list(extra_events))
+    def with_edits(
+        self,
+        overrides: dict[str, Any],
+        extra_events: list[dict[str, Any]],
+        extra_devices: list[dict[str, Any]] | None = None,
+        extra_links: list[dict[str, Any]] | None = None,
+    ) -> RunSpec:
+        return RunSpec(
+            self.scenario_file,
+            self.scenario,
+            self.seed,
+            dict(overrides),
+            list(extra_events),
+            list(extra_devices or []),
+            list(extra_links or []),
+        )
 
 
 class Session(QObject):

@@ -1,7 +1,7 @@
 """Run a whole simulation in a separate process and save its trace (no Qt here).
 
 ``python -m ui.sim_worker SPEC.json OUT.trace.jsonl.gz`` reads a run spec (scenario file or
-dict, seed, overrides, extra events), advances the simulation in slices, prints
+dict, seed, overrides, extra events, devices and links), advances the simulation in slices, prints
 ``progress <sim_now_s> <duration_s>`` lines the GUI turns into a progress bar, writes the
 trace and ``<OUT>.summary.json`` and prints ``done``. Errors print ``error <message>`` and
 exit 2. The GUI replays the file; same spec and seed give the same trace as a live run.
@@ -21,8 +21,9 @@ def build_simulation(spec: dict[str, Any]):
     from simulator.engine import Simulation
 
     kwargs = {"seed": spec.get("seed"), "overrides": spec.get("overrides") or None}
-    if spec.get("extra_events"):
-        kwargs["extra_events"] = list(spec["extra_events"])
+    for key in ("extra_events", "extra_devices", "extra_links"):
+        if spec.get(key):
+            kwargs[key] = list(spec[key])
     if spec.get("scenario") is not None:
         return Simulation.from_dict(spec["scenario"], **kwargs)
     return Simulation.from_file(spec["scenario_file"], **kwargs)

@@ -58,20 +58,15 @@ LINK_STYLES: dict[str, dict] = {
 }
 DEFAULT_LINK_STYLE = {"width": 2.0, "dash": "solid", "label": "link"}
 
-# Kinds of record shown in the event log and timeline, with their display names.
-RECORD_KIND_LABELS: dict[str, str] = {
-    "message": "message",
-    "inference": "inference",
-    "escalation": "escalation",
-    "episode": "episode (truth)",
-    "device": "device on/off",
-    "link": "link up/down",
-    "power": "power state",
-    "battery": "battery sample",
-    "activity": "activity",
-    "narration": "narration",
-    "note": "note",
-}
+_qcolors: dict[str, QColor] = {}
+
+
+def qcolor(name: str) -> QColor:
+    """A QColor for a ``#RRGGBB`` name (display hooks give colours as names), cached."""
+    color = _qcolors.get(name)
+    if color is None:
+        color = _qcolors[name] = QColor(name)
+    return QColor(color)
 
 
 def device_color(kind: str | None) -> QColor:

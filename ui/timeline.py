@@ -1,9 +1,13 @@
-"""Timeline: one lane per device; inferences, transfers and escalation stages as bars.
+"""Timeline: one lane per device; inferences and transfers as bars, app records as marks.
 
 A window of simulated time follows the playhead (mouse wheel zooms). Transfers are drawn as
 a bar in the sender's lane and a thin line to the receiver's lane at arrival, so a chain
-watch → phone → cloud reads left to right like a sequence diagram. Only the records inside
-the window are fetched (bisect), so a repaint costs what is visible.
+watch → phone → cloud reads left to right like a sequence diagram. Other records are drawn
+through their display hooks (:mod:`ui.record_views`): a ``mark`` is a diamond in its
+device's lane (an escalation stage, a join, a deploy), a ``span`` a band over all lanes (an
+anomaly episode). A device has a lane only while it is in the home somewhere in the window,
+so lanes appear and disappear as devices join and leave. Only the records inside the window
+are fetched (bisect), so a repaint costs what is visible.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import bisect
 import re
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
 
 from ui import theme
+from ui.record_views import VIEWS
 from ui.trace_index import TraceIndex
 
 KIND_ORDER = ["watch", "phone", "camera", "speaker", "hub", "cloud"]
@@ -36,21 +41,41 @@ class TimelineView(QWidget):
         self.selected: str | None = None
         self.setMinimumHeight(140)
         self.setMouseTracking(False)
+        self._lanes_key: tuple | None = None
         self.setToolTip(
-            "Timeline — top band: anomaly episodes (truth). Lanes: bars = inferences (device colour), "
-            "lower bars = transfers (message colour) with a line to the receiver; diamonds = escalation "
-            "stages. Click to seek, wheel to zoom."
+            "Timeline — top band: spans such as anomaly episodes (truth). Lanes: bars = inferences "
+            "(device colour), lower bars = transfers (message colour) with a line to the receiver; "
+            "diamonds = events such as escalation stages, joins and deploys; hatched = not in the "
+            "home. Click to seek, wheel to zoom."
         )
 
     def set_index(self, index: TraceIndex | None) -> None:
         self.index = index
         self.lanes = []
-        if index is not None:
-            order = {k: i for i, k in enumerate(KIND_ORDER)}
-            self.lanes = sorted(
-                index.devices, key=lambda n: (order.get(index.devices[n].kind, 99), _natural(n))
-            )
+        self._lanes_key = None
         self.update()
+
+    def _update_lanes(self, t0: float, t1: float) -> None:
+        """Lanes of the devices in the home somewhere in ``[t0, t1]`` (by kind, then name)."""
+        index = self.index
+        present = tuple(n for n, d in index.devices.items() if d.present_between(t0, t1))
+        if present == self._lanes_key:
+            return
+        self._lanes_key = present
+        order = {k: i for i, k in enumerate(KIND_ORDER)}
+        self.lanes = sorted(present, key=lambda n: (order.get(index.devices[n].kind, 99), _natural(n)))
+
+    def _drawn_kinds(self) -> tuple[list, list]:
+        """Record classes drawn as spans and as marks (those with timeline hooks)."""
+        spans, marks = [], []
+        for key in self.index.columns:
+            if isinstance(key, type):
+                mode = VIEWS[key].timeline
+                if mode == "span":
+                    spans.append(key)
+                elif mode == "mark":
+                    marks.append(key)
+        return spans, marks
 
     def select(self, name: str | None) -> None:
         self.selected = name
@@ -101,6 +126,7 @@ class TimelineView(QWidget):
         if index is None:
             return
         t0, t1 = self._window()
+        self._update_lanes(t0, min(t1, self.t))
         lw = self._label_w()
         top, lane_h = self._lane_geometry()
         px_s = self.window_s / max(1.0, self.width() - lw)  # seconds per pixel
@@ -117,6 +143,18 @@ class TimelineView(QWidget):
             p.fillRect(QRectF(2, y + 2, 5, lane_h - 4), theme.device_color(index.devices[name].kind))
             p.setPen(QColor(theme.TEXT))
             p.drawText(QRectF(10, y, lw - 12, lane_h), Qt.AlignmentFlag.AlignVCenter, name)
+        # not in the home: hatched before a join and after a leave
+        hatch = QBrush(QColor(0, 0, 0, 60), Qt.BrushStyle.BDiagPattern)
+        for name in self.lanes:
+            cols = index.devices[name]
+            if not cols.presence_t:
+                continue
+            y = lane_y[name]
+            edges = [t0, *[ts for ts in cols.presence_t if t0 < ts < t1], t1]
+            for a, b in zip(edges, edges[1:], strict=False):
+                if not cols.present_at((a + b) / 2):
+                    xa, xb = self._x(max(a, t0), t0), self._x(min(b, t1), t0)
+                    p.fillRect(QRectF(xa, y + 1, xb - xa, lane_h - 2), hatch)
         # device off spans
         for name in self.lanes:
             cols = index.devices[name]
@@ -140,22 +178,26 @@ class TimelineView(QWidget):
                     QColor(0, 0, 0, 35),
                 )
         p.setClipRect(QRectF(lw, 0, self.width() - lw, self.height()))
-        # episodes (truth) band
-        lo = bisect.bisect_left(index.episode_t, t0 - 86400)
-        for ep in index.episodes[lo:]:
-            if ep.t > min(t1, self.t):
-                break
-            if ep.end_t < t0:
-                continue
-            x0, x1 = self._x(ep.t, t0), self._x(min(ep.end_t, self.t), t0)
-            c = QColor(theme.EPISODE_COLOR)
-            c.setAlpha(22)
-            p.fillRect(QRectF(x0, 18, max(2.0, x1 - x0), self.height() - 18), c)
-            p.fillRect(QRectF(x0, 18, max(2.0, x1 - x0), 12), QColor(theme.EPISODE_COLOR))
-            p.setPen(QColor("#FFFFFF"))
-            p.drawText(
-                QRectF(x0 + 2, 18, max(2.0, x1 - x0), 12), Qt.AlignmentFlag.AlignVCenter, f"episode {ep.kind}"
-            )
+        spans, marks = self._drawn_kinds()
+        # spans (e.g. episodes, the truth) in the top band
+        for record_type in spans:
+            view = VIEWS[record_type]
+            for rec in index.column(record_type).window(t0 - 86400, min(t1, self.t)):
+                if rec.end_t < t0:
+                    continue
+                x0, x1 = self._x(rec.t, t0), self._x(min(rec.end_t, self.t), t0)
+                c = theme.qcolor(view.color(rec)) if view.color else QColor(theme.EPISODE_COLOR)
+                band = QColor(c)
+                band.setAlpha(22)
+                p.fillRect(QRectF(x0, 18, max(2.0, x1 - x0), self.height() - 18), band)
+                p.fillRect(QRectF(x0, 18, max(2.0, x1 - x0), 12), c)
+                if view.mark_label is not None:
+                    p.setPen(QColor("#FFFFFF"))
+                    p.drawText(
+                        QRectF(x0 + 2, 18, max(2.0, x1 - x0), 12),
+                        Qt.AlignmentFlag.AlignVCenter,
+                        view.mark_label(rec),
+                    )
         shown = min(t1, self.t)
         min_w = 2.0
         # inferences
@@ -197,27 +239,31 @@ class TimelineView(QWidget):
                     1.0 if m.end_t <= self.t else (tip_t - m.t) / max(1e-9, m.end_t - m.t)
                 )
                 p.drawLine(QPointF(x0, ys + lane_h * 0.7), QPointF(self._x(tip_t, t0), y_tip + lane_h * 0.5))
-        # escalation stages
-        lo = bisect.bisect_left(index.esc_t, t0)
-        hi = bisect.bisect_right(index.esc_t, shown)
+        # marks (e.g. escalation stages, joins, deploys) in their device's lane
         r = max(3.0, min(7.0, lane_h * 0.4))
-        label_end: dict[str, float] = {}  # per lane: where the last stage label ends
+        label_end: dict[str, float] = {}  # per lane: where the last mark label ends
         fm = p.fontMetrics()
-        for esc in index.escalations[lo:hi]:
-            y = lane_y.get(esc.device)
+        items = []
+        for record_type in marks:
+            view = VIEWS[record_type]
+            items.extend((rec.t, view, rec) for rec in index.column(record_type).window(t0, shown))
+        items.sort(key=lambda item: item[0])
+        for t_mark, view, rec in items[-MAX_ITEMS:]:
+            lane = view.subject(rec)
+            y = lane_y.get(lane)
             if y is None:
                 continue
-            x = self._x(esc.t, t0)
+            x = self._x(t_mark, t0)
             cy = y + lane_h / 2
             poly = QPolygonF([QPointF(x, cy - r), QPointF(x + r, cy), QPointF(x, cy + r), QPointF(x - r, cy)])
             p.setPen(QPen(QColor("#000000"), 1.0))
-            p.setBrush(theme.stage_color(esc.stage))
+            p.setBrush(theme.qcolor(view.color(rec)) if view.color else QColor(theme.UNKNOWN_STAGE_COLOR))
             p.drawPolygon(poly)
-            text = esc.stage.replace("_", " ")
-            if x + r + 2 >= label_end.get(esc.device, -1e9):
+            text = view.mark_label(rec) if view.mark_label is not None else ""
+            if text and x + r + 2 >= label_end.get(lane, -1e9):
                 p.setPen(QColor(theme.TEXT))
                 p.drawText(QPointF(x + r + 2, cy + 4), text)
-                label_end[esc.device] = x + r + 6 + fm.horizontalAdvance(text)
+                label_end[lane] = x + r + 6 + fm.horizontalAdvance(text)
         p.setClipping(False)
         # time ruler and playhead
         p.fillRect(QRectF(0, 0, self.width(), 16), QColor(theme.PANEL_BACKGROUND))

@@ -1,9 +1,13 @@
 """Topology view: devices by kind, battery and power state, links by type, message dots.
 
 Devices are cached graphics items repainted only when their visible state changes (power
-state, on/off, battery percent); links repaint when they go up/down or flash; all message
-dots in flight are drawn by one item. Per frame the work is a few bisects per device plus the
-messages in flight, never a scan of the trace.
+state, on/off, battery percent, badge); links repaint when they go up/down or flash; all
+message dots in flight are drawn by one item. Per frame the work is a few bisects per device
+plus the messages in flight, never a scan of the trace.
+
+The house grows during a run: a device is drawn only while it is in the home (it joins, it
+leaves; seeking back before a join hides it again), a link only while both its ends are.
+Records with a badge hook (an escalation stage, a deploy) label their device for a moment.
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath,
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
 
 from ui import theme
+from ui.record_views import VIEWS
 from ui.trace_index import TraceIndex
 
 GLYPH = 26.0  # half size of a device glyph in scene units
 SCENE_W, SCENE_H = 1000.0, 640.0
+# A badge stays this many wall seconds at the playing speed (at least BADGE_MIN_S simulated).
+BADGE_WALL_S = 1.5
+BADGE_MIN_S = 30.0
 
 
 def _pen(color: QColor | str, width: float = 1.0, style=Qt.PenStyle.SolidLine) -> QPen:
@@ -122,6 +130,8 @@ class DeviceItem(QGraphicsItem):
         self.reason = ""
         self.selected_ring = False
         self.busy = False
+        self.badge: tuple[str, str] | None = None  # (text, colour name)
+        self.shown = True  # in the home at the playhead (hidden otherwise)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
@@ -129,7 +139,29 @@ class DeviceItem(QGraphicsItem):
         self.setToolTip(f"{name} ({kind}) — click to inspect")
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
-        return QRectF(-70, -GLYPH - 12, 140, 2 * GLYPH + 58)
+        return QRectF(-110, -GLYPH - 34, 220, 2 * GLYPH + 80)
+
+    def set_badge(self, badge: tuple[str, str] | None) -> None:
+        if badge != self.badge:
+            self.badge = badge
+            self.update()
+
+    def _paint_badge(self, p: QPainter, top: float) -> None:
+        """The badge as a pill above the glyph, in its record's colour."""
+        text, color = self.badge
+        p.setFont(theme.font(0.8, bold=True))
+        fm = QFontMetricsF(p.font())
+        w = min(216.0, fm.horizontalAdvance(text) + 12)
+        h = fm.height() + 2
+        rect = QRectF(-w / 2, top - h, w, h)
+        fill = theme.qcolor(color)
+        p.setPen(_pen(fill.darker(150), 1.0))
+        p.setBrush(QBrush(fill))
+        p.drawRoundedRect(rect, h / 2, h / 2)
+        p.setPen(_pen("#FFFFFF" if fill.lightnessF() < 0.6 else "#000000"))
+        p.drawText(
+            rect, Qt.AlignmentFlag.AlignCenter, fm.elidedText(text, Qt.TextElideMode.ElideRight, w - 8)
+        )
 
     def set_state(
         self, on: bool, state: str, power_w: float, soc: float | None, busy: bool, reason: str
@@ -184,6 +216,8 @@ class DeviceItem(QGraphicsItem):
         p.setPen(_pen(fill.darker(130), ring_width, ring_style))
         p.drawEllipse(QPointF(0, 0), GLYPH + 4, GLYPH + 4)
         draw_glyph(p, self.kind, GLYPH * 0.8, fill, fg)
+        if self.badge is not None:
+            self._paint_badge(p, -GLYPH - 6)
         # battery bar (or mains plug)
         y = GLYPH + 8
         f = theme.font(0.85)
@@ -229,6 +263,8 @@ class DeviceItem(QGraphicsItem):
         p.setPen(_pen(fill.darker(130), 3.0 if cls == "active" or self.busy else 1.2, ring_style))
         p.drawEllipse(QPointF(0, 0), g + 3, g + 3)
         draw_glyph(p, self.kind, g * 0.8, fill, fg)
+        if self.badge is not None:
+            self._paint_badge(p, -g - 4)
         y = g + 5
         if self.soc_pct is not None:
             w, h = 26.0, 5.0
@@ -258,6 +294,7 @@ class LinkItem(QGraphicsItem):
         self.up = True
         self.reason = ""
         self.flash: QColor | None = None
+        self.shown = True  # both ends in the home at the playhead
         self.setZValue(-10)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         style = theme.link_style(link_type)
@@ -268,6 +305,12 @@ class LinkItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:  # noqa: N802
         p = LinkItem.pad
         return QRectF(self.a, self.b).normalized().adjusted(-p, -p, p, p)
+
+    def set_ends(self, a: QPointF, b: QPointF) -> None:
+        if (a, b) != (self.a, self.b):
+            self.prepareGeometryChange()
+            self.a, self.b = a, b
+            self.update()
 
     def set_state(self, up: bool, reason: str, flash: QColor | None) -> None:
         flash_key = None if flash is None else flash.rgba()
@@ -393,7 +436,9 @@ class TopologyView(QGraphicsView):
         self.selected: str | None = None
         self.last_t = 0.0
         self.frames = 0
-        self.speed = 1.0
+        self.speed = 1.0  # the player's speed (badges last BADGE_WALL_S wall seconds)
+        self._devices_version = -1
+        self._legend_kinds = 0
         self._flash: dict[str, tuple[QColor, float]] = {}
         theme.font_settings().changed.connect(self._refresh_all)
 
@@ -403,27 +448,43 @@ class TopologyView(QGraphicsView):
         self.devices.clear()
         self.links.clear()
         self._flash.clear()
+        self.positions = {}
+        self._devices_version = -1
         self.dots = DotsItem()
         scene.addItem(self.dots)
         self.index = index
         if index is None:
             return
-        meta_devices = index.meta.get("devices") or {
-            name: {"kind": d.kind} for name, d in index.devices.items()
-        }
-        self.positions = layout_positions(meta_devices)
+        self._sync_devices()
+
+    def _sync_devices(self) -> None:
+        """Items for every device the index knows (joined ones too) and the links between
+        them; positions are refitted when a device was seen for the first time."""
+        index = self.index
+        if index.devices_version == self._devices_version:
+            return
+        self._devices_version = index.devices_version
+        scene = self.scene()
+        self.positions = layout_positions(
+            {name: {"position": d.position} for name, d in index.devices.items()}
+        )
+        for name, cols in index.devices.items():
+            item = self.devices.get(name)
+            if item is None:
+                item = DeviceItem(name, cols.kind, cols.capacity_wh is not None)
+                scene.addItem(item)
+                self.devices[name] = item
+            item.setPos(self.positions[name])
         for name, link in index.links.items():
-            if link.a in self.positions and link.b in self.positions:
+            if link.a not in self.positions or link.b not in self.positions:
+                continue
+            item = self.links.get(name)
+            if item is None:
                 item = LinkItem(name, link.type, self.positions[link.a], self.positions[link.b])
                 scene.addItem(item)
                 self.links[name] = item
-        for name, cols in index.devices.items():
-            if name not in self.positions:
-                continue
-            item = DeviceItem(name, cols.kind, cols.capacity_wh is not None)
-            item.setPos(self.positions[name])
-            scene.addItem(item)
-            self.devices[name] = item
+            else:
+                item.set_ends(self.positions[link.a], self.positions[link.b])
         self.select(self.selected if self.selected in self.devices else None)
         self._fit()
 
@@ -496,8 +557,20 @@ class TopologyView(QGraphicsView):
         if index is None:
             return
         self.frames += 1
+        self._sync_devices()
+        if len(index.message_kinds) != self._legend_kinds:
+            self._legend_kinds = len(index.message_kinds)
+            self.viewport().update()  # the legend lists the message kinds seen so far
+        badge_s = max(BADGE_MIN_S, self.speed * BADGE_WALL_S)
+        present: dict[str, bool] = {}
         for name, item in self.devices.items():
             cols = index.devices[name]
+            here = present[name] = cols.present_at(t)
+            if here != item.shown:
+                item.shown = here
+                item.setVisible(here)
+            if not here:
+                continue
             on = cols.is_on(t)
             state, power_w = cols.state_at(t)
             busy = bool(cols.infer_t) and bool(cols.running_at(t))
@@ -506,6 +579,15 @@ class TopologyView(QGraphicsView):
                 i = max(0, min(len(cols.onoff_t) - 1, bisect.bisect_right(cols.onoff_t, t) - 1))
                 reason = cols.onoff_reason[i]
             item.set_state(on, state, power_w if on else 0.0, cols.soc_at(t), busy, reason)
+            badge = None
+            if cols.badge_t:
+                rec = index.badge_at(name, t, badge_s)
+                if rec is not None:
+                    view = VIEWS[type(rec)]
+                    text = view.badge(rec)
+                    if text:
+                        badge = (text, view.color(rec) if view.color else theme.UNKNOWN_STAGE_COLOR)
+            item.set_badge(badge)
         # links: up/down and a short flash for messages too quick to see as dots
         wall = time.perf_counter()
         if t > self.last_t and t - self.last_t < 3600:
@@ -513,6 +595,12 @@ class TopologyView(QGraphicsView):
                 self._flash[m.link] = (theme.message_color(m.msg_kind), wall + 0.35)
         for name, item in self.links.items():
             ln = index.links[name]
+            here = present.get(ln.a, False) and present.get(ln.b, False)
+            if here != item.shown:
+                item.shown = here
+                item.setVisible(here)
+            if not here:
+                continue
             up = ln.is_up(t)
             reason = ""
             if not up and ln.t:
@@ -526,7 +614,7 @@ class TopologyView(QGraphicsView):
         for m in index.messages_in_flight(t):
             a = self.positions.get(m.src)
             b = self.positions.get(m.dst)
-            if a is None or b is None:
+            if a is None or b is None or not (present.get(m.src) and present.get(m.dst)):
                 continue
             span = m.end_t - m.t
             f = 1.0 if span <= 0 else min(1.0, max(0.0, (t - m.t) / span))
@@ -555,7 +643,7 @@ class TopologyView(QGraphicsView):
             return x + fm.horizontalAdvance(text) + 10
 
         x = label(8.0, base, "devices:", muted=True)
-        for k in sorted({d.kind for d in self.index.devices.values()}):
+        for k in sorted({d.kind for d in self.index.devices.values() if d.kind}):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(theme.device_color(k))
             painter.drawRoundedRect(QRectF(x, base + 3, 11, h - 8), 2, 2)
@@ -575,13 +663,17 @@ class TopologyView(QGraphicsView):
         label(x + 14, base, "down")
         y = base + h
         x = label(8.0, y, "messages:", muted=True)
-        for k in theme.MESSAGE_KIND_COLORS:
+        kinds = list(self.index.message_kinds)
+        if not kinds:
+            label(x, y, "none so far", muted=True)
+        for k in kinds:
             painter.setPen(_pen("#202020", 1.0))
             painter.setBrush(theme.message_color(k))
             painter.drawEllipse(QPointF(x + 5, y + h / 2 - 1), 4.5, 4.5)
             x = label(x + 13, y, k)
-        painter.setPen(_pen(theme.MESSAGE_KIND_COLORS["ecg"], 2.0))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawEllipse(QPointF(x + 5, y + h / 2 - 1), 4.5, 4.5)
-        label(x + 13, y, "lost attempt (size ∝ bytes)")
+        if kinds:
+            painter.setPen(_pen(theme.message_color(kinds[0]), 2.0))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(QPointF(x + 5, y + h / 2 - 1), 4.5, 4.5)
+            label(x + 13, y, "lost attempt (size ∝ bytes)")
         painter.restore()

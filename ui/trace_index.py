@@ -1,38 +1,77 @@
 """Pre-indexed view of a growing trace, so that drawing at a playhead is bisect + slicing.
 
 The index consumes the trace's records incrementally (a few thousand per GUI tick at most),
-building per-device and per-link columns and time-sorted interval lists. It never imports Qt:
-views ask it "what is the state at time t" and get answers in O(log n).
+building per-device and per-link columns, one time-sorted column per record class (and per
+app, for records with an ``app`` field) and the lists the player and the event log walk.
+Which records the log lists, where the player's step stops and which records badge a
+device come from each class's display hooks (:mod:`ui.record_views`), never from a list
+of record types here. It draws nothing: views ask it "what is the state at time t" and get
+answers in O(log n).
+
+The trace grows during a run: devices join and leave, models are deployed and removed.
+Every device ever seen has columns; ``present_at(t)`` and ``manifest_at(t)`` answer for
+any time, so a view seeking backwards shows the home as it was.
 """
 
 from __future__ import annotations
 
 import bisect
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from simulator.apps.health import Activity, Episode, Escalation
 from simulator.trace import (
     KIND_OF,
     BatterySample,
+    DeviceJoined,
+    DeviceLeft,
     DeviceState,
     Inference,
     LinkState,
     Message,
+    ModelDeployed,
+    ModelRemoved,
     Narration,
-    Note,
     PowerState,
     Trace,
 )
+from ui.record_views import VIEWS
 
 # Messages longer than this are kept in a small side list scanned in full (retries, waits),
 # so the in-flight query over the common short messages stays a narrow bisect window.
 LONG_MESSAGE_S = 120.0
-# Record kinds the player's "step" stops at (battery samples and power states are too dense).
-STEP_KINDS = ("message", "inference", "escalation", "episode", "device", "link", "narration", "note")
+# Record classes with columns of their own (dense, or drawn from device columns).
+_NO_COLUMN = (BatterySample, PowerState, Message, Inference)
+
+
+@dataclass
+class RecordColumn:
+    """Records of one class (and maybe one app) in time order."""
+
+    t: list[float] = field(default_factory=list)
+    records: list = field(default_factory=list)
+
+    def count_at(self, t: float) -> int:
+        """How many of these records happened by ``t``."""
+        return bisect.bisect_right(self.t, t)
+
+    def until(self, t: float) -> list:
+        return self.records[: bisect.bisect_right(self.t, t)]
+
+    def last_at(self, t: float) -> Any | None:
+        """The latest record at or before ``t``."""
+        i = bisect.bisect_right(self.t, t) - 1
+        return self.records[i] if i >= 0 else None
+
+    def window(self, t0: float, t1: float) -> list:
+        """Records with ``t0 <= t <= t1``."""
+        return self.records[bisect.bisect_left(self.t, t0) : bisect.bisect_right(self.t, t1)]
+
+
+_EMPTY = RecordColumn()
 
 
 @dataclass
@@ -42,6 +81,10 @@ class DeviceColumns:
     name: str
     kind: str
     capacity_wh: float | None
+    profile: str = ""
+    position: tuple[float, float] | None = None
+    initially_present: bool = True  # in the home at t = 0 (else it joins later)
+    initial_models: list[ModelDeployed] = field(default_factory=list)
     power_t: list[float] = field(default_factory=list)
     power_state: list[str] = field(default_factory=list)
     power_w: list[float] = field(default_factory=list)
@@ -54,6 +97,41 @@ class DeviceColumns:
     infer_t: list[float] = field(default_factory=list)
     infer_end: list[float] = field(default_factory=list)
     infer_rec: list[Inference] = field(default_factory=list)
+    presence_t: list[float] = field(default_factory=list)  # joins and leaves
+    presence_rec: list[DeviceJoined | DeviceLeft] = field(default_factory=list)
+    models_t: list[float] = field(default_factory=list)  # deploys and removals
+    models_rec: list[ModelDeployed | ModelRemoved] = field(default_factory=list)
+    badge_t: list[float] = field(default_factory=list)  # records with a topology badge
+    badge_rec: list = field(default_factory=list)
+
+    def present_at(self, t: float) -> bool:
+        """In the home at ``t`` (a device that joins at 19:00 is not there at 18:00)."""
+        i = bisect.bisect_right(self.presence_t, t) - 1
+        return self.initially_present if i < 0 else type(self.presence_rec[i]) is DeviceJoined
+
+    def present_between(self, t0: float, t1: float) -> bool:
+        """In the home at some time in ``[t0, t1]``."""
+        if self.present_at(t0):
+            return True
+        lo = bisect.bisect_right(self.presence_t, t0)
+        hi = bisect.bisect_right(self.presence_t, t1)
+        return any(type(r) is DeviceJoined for r in self.presence_rec[lo:hi])
+
+    def presence_change_at(self, t: float) -> DeviceJoined | DeviceLeft | None:
+        """The latest join or leave at or before ``t``."""
+        i = bisect.bisect_right(self.presence_t, t) - 1
+        return self.presence_rec[i] if i >= 0 else None
+
+    def manifest_at(self, t: float) -> dict[str, ModelDeployed]:
+        """The models deployed on the device at ``t``: model → its deploy record (models
+        from the scenario at t = 0 have ``reason`` "in the scenario" and no version yet)."""
+        manifest = {m.model: m for m in self.initial_models}
+        for r in self.models_rec[: bisect.bisect_right(self.models_t, t)]:
+            if type(r) is ModelDeployed:
+                manifest[r.model] = r
+            elif r.model in manifest and manifest[r.model].variant == r.variant:
+                del manifest[r.model]
+        return manifest
 
     def state_at(self, t: float) -> tuple[str, float]:
         i = bisect.bisect_right(self.power_t, t) - 1
@@ -63,7 +141,7 @@ class DeviceColumns:
 
     def is_on(self, t: float) -> bool:
         i = bisect.bisect_right(self.onoff_t, t) - 1
-        return True if i < 0 else self.onoff_on[i]
+        return self.initially_present if i < 0 else self.onoff_on[i]
 
     def soc_at(self, t: float) -> float | None:
         """State of charge at ``t``: interpolated between samples, extrapolated after the last."""
@@ -129,8 +207,9 @@ class TraceIndex:
         meta = trace.meta or {}
         self.meta = meta
         self.devices: dict[str, DeviceColumns] = {}
+        self.devices_version = 0  # bumps when a device is seen for the first time
         for name, d in (meta.get("devices") or {}).items():
-            self._add_device(name, d)
+            self._add_device(name, d or {})
         self.links: dict[str, LinkColumns] = {}
         for name, ln in (meta.get("links") or {}).items():
             self.links[name] = LinkColumns(name, str(ln.get("type", "")), str(ln.get("a")), str(ln.get("b")))
@@ -138,36 +217,61 @@ class TraceIndex:
         self.msg_end: list[float] = []
         self.msg_rec: list[Message] = []
         self.long_msgs: list[Message] = []
-        self.escalations: list[Escalation] = []
-        self.esc_t: list[float] = []
-        self.episodes: list[Episode] = []
-        self.episode_t: list[float] = []
-        self.narrations: list[Narration] = []
-        self.narration_t: list[float] = []
-        self.activities: list[Activity] = []
-        self.activity_t: list[float] = []
-        self.inferences: list[Inference] = []
-        self.inference_t: list[float] = []
+        self.message_kinds: dict[str, None] = {}  # msg_kind values seen, in order
+        self.columns: dict[Any, RecordColumn] = {}  # record class (or (class, app)) → column
         self.step_t: list[float] = []  # times of events the player steps to
         self.log_rows: list[int] = []  # record indices shown in the event log (not battery)
         self.log_t: list[float] = []
         self.last_t = 0.0
         self.version = 0  # bumps whenever new records were consumed
+        # per record class: (structural handler, in log, step stops, own column, badge)
+        self._plans: dict[type, tuple[Callable | None, bool, bool, bool, bool]] = {}
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            BatterySample: self._on_battery,
+            PowerState: self._on_power,
+            Message: self._on_message,
+            Inference: self._on_inference,
+            DeviceState: self._on_device_state,
+            LinkState: self._on_link_state,
+            DeviceJoined: self._on_joined,
+            DeviceLeft: self._on_left,
+            ModelDeployed: self._on_models,
+            ModelRemoved: self._on_models,
+        }
 
     @property
     def duration_s(self) -> float:
         return float(self.meta.get("sim_time_s") or self.last_t or 0.0)
 
-    def _add_device(self, name: str, d: dict[str, Any] | None) -> DeviceColumns:
-        d = d or {}
+    def _add_device(self, name: str, d: dict[str, Any], present: bool = True) -> DeviceColumns:
         cap = d.get("capacity_wh")
-        cols = DeviceColumns(name, str(d.get("kind", "")), None if cap is None else float(cap))
+        pos = d.get("position")
+        cols = DeviceColumns(
+            name,
+            str(d.get("kind", "")),
+            None if cap is None else float(cap),
+            profile=str(d.get("profile", "")),
+            position=(float(pos[0]), float(pos[1]))
+            if isinstance(pos, (list, tuple)) and len(pos) >= 2
+            else None,
+            initially_present=present,
+        )
+        for m in d.get("models") or []:
+            model, variant = str(m.get("model")), str(m.get("variant"))
+            cols.initial_models.append(
+                ModelDeployed(0.0, name, model, variant, "", 0, "", "", "", "in the scenario")
+            )
         self.devices[name] = cols
+        self.devices_version += 1
         return cols
 
     def _device(self, name: str) -> DeviceColumns:
         cols = self.devices.get(name)
         return cols if cols is not None else self._add_device(name, {})
+
+    def column(self, record_type: type, app: str | None = None) -> RecordColumn:
+        """The records of ``record_type`` (only app ``app``'s, if given) consumed so far."""
+        return self.columns.get(record_type if app is None else (record_type, app), _EMPTY)
 
     def update(self, budget_s: float | None = None, max_records: int | None = None) -> bool:
         """Consume new trace records; returns True when fully caught up with the trace."""
@@ -191,65 +295,117 @@ class TraceIndex:
         self.version += 1
         return self.n >= len(records)
 
+    def _plan(self, record_type: type) -> tuple[Callable | None, bool, bool, bool, bool]:
+        view = VIEWS[record_type]
+        plan = (
+            self._handlers.get(record_type),
+            view.in_log,
+            view.step,
+            record_type not in _NO_COLUMN,
+            view.badge is not None,
+        )
+        self._plans[record_type] = plan
+        return plan
+
     def _consume(self, idx: int, r: Any) -> None:
-        kind = type(r)
+        record_type = type(r)
+        plan = self._plans.get(record_type) or self._plan(record_type)
+        handler, in_log, step, own_column, badge = plan
         t = r.t
         self.last_t = t
-        if kind is BatterySample:
-            d = self._device(r.device)
-            d.battery_t.append(t)
-            d.battery_soc.append(r.soc)
-            d.battery_energy_j.append(r.energy_j)
-            return
-        self.log_rows.append(idx)
-        self.log_t.append(t)
-        if kind is PowerState:
-            d = self._device(r.device)
-            d.power_t.append(t)
-            d.power_state.append(r.state)
-            d.power_w.append(r.power_w)
-            return
-        self.step_t.append(t)
-        if kind is Message:
-            if r.end_t - t > LONG_MESSAGE_S:
-                self.long_msgs.append(r)
-            else:
-                self.msg_t.append(t)
-                self.msg_end.append(r.end_t)
-                self.msg_rec.append(r)
-        elif kind is Inference:
-            d = self._device(r.device)
-            d.infer_t.append(t)
-            d.infer_end.append(r.end_t)
-            d.infer_rec.append(r)
-            self.inferences.append(r)
-            self.inference_t.append(t)
-        elif kind is Escalation:
-            self.escalations.append(r)
-            self.esc_t.append(t)
-        elif kind is DeviceState:
-            d = self._device(r.device)
-            d.onoff_t.append(t)
-            d.onoff_on.append(bool(r.on))
-            d.onoff_reason.append(r.reason)
-        elif kind is LinkState:
-            ln = self.links.get(r.link)
-            if ln is None:
-                ln = self.links[r.link] = LinkColumns(r.link, "", "", "")
-            ln.t.append(t)
-            ln.up.append(bool(r.up))
-            ln.reason.append(r.reason)
-        elif kind is Episode:
-            self.episodes.append(r)
-            self.episode_t.append(t)
-        elif kind is Narration:
-            self.narrations.append(r)
-            self.narration_t.append(t)
-        elif kind is Activity:
-            self.activities.append(r)
-            self.activity_t.append(t)
-        elif kind is Note:
-            pass
+        if in_log:
+            self.log_rows.append(idx)
+            self.log_t.append(t)
+        if step:
+            self.step_t.append(t)
+        if handler is not None:
+            handler(r)
+        if own_column:
+            self._keep(record_type, r)
+        if badge:
+            subject = self.devices.get(VIEWS[record_type].subject(r))
+            if subject is not None:
+                subject.badge_t.append(t)
+                subject.badge_rec.append(r)
+
+    def _keep(self, record_type: type, r: Any) -> None:
+        col = self.columns.get(record_type)
+        if col is None:
+            col = self.columns[record_type] = RecordColumn()
+        col.t.append(r.t)
+        col.records.append(r)
+        app = getattr(r, "app", None)
+        if app is not None and record_type._fields[1] == "app":
+            col = self.columns.get((record_type, app))
+            if col is None:
+                col = self.columns[(record_type, app)] = RecordColumn()
+            col.t.append(r.t)
+            col.records.append(r)
+
+    # ---- structural handlers (core records that shape devices, links and messages) -------
+
+    def _on_battery(self, r: BatterySample) -> None:
+        d = self._device(r.device)
+        d.battery_t.append(r.t)
+        d.battery_soc.append(r.soc)
+        d.battery_energy_j.append(r.energy_j)
+
+    def _on_power(self, r: PowerState) -> None:
+        d = self._device(r.device)
+        d.power_t.append(r.t)
+        d.power_state.append(r.state)
+        d.power_w.append(r.power_w)
+
+    def _on_message(self, r: Message) -> None:
+        if r.msg_kind not in self.message_kinds:
+            self.message_kinds[r.msg_kind] = None
+        if r.end_t - r.t > LONG_MESSAGE_S:
+            self.long_msgs.append(r)
+        else:
+            self.msg_t.append(r.t)
+            self.msg_end.append(r.end_t)
+            self.msg_rec.append(r)
+
+    def _on_inference(self, r: Inference) -> None:
+        d = self._device(r.device)
+        d.infer_t.append(r.t)
+        d.infer_end.append(r.end_t)
+        d.infer_rec.append(r)
+
+    def _on_device_state(self, r: DeviceState) -> None:
+        d = self._device(r.device)
+        d.onoff_t.append(r.t)
+        d.onoff_on.append(bool(r.on))
+        d.onoff_reason.append(r.reason)
+
+    def _on_link_state(self, r: LinkState) -> None:
+        ln = self.links.get(r.link)
+        if ln is None:
+            ln = self.links[r.link] = LinkColumns(r.link, "", "", "")
+        ln.t.append(r.t)
+        ln.up.append(bool(r.up))
+        ln.reason.append(r.reason)
+
+    def _on_joined(self, r: DeviceJoined) -> None:
+        d = self.devices.get(r.device)
+        if d is None:
+            d = self._add_device(
+                r.device,
+                {"kind": r.kind, "profile": r.profile, "capacity_wh": r.capacity_wh, "position": (r.x, r.y)},
+                present=False,
+            )
+        d.presence_t.append(r.t)
+        d.presence_rec.append(r)
+
+    def _on_left(self, r: DeviceLeft) -> None:
+        d = self._device(r.device)
+        d.presence_t.append(r.t)
+        d.presence_rec.append(r)
+
+    def _on_models(self, r: ModelDeployed | ModelRemoved) -> None:
+        d = self._device(r.device)
+        d.models_t.append(r.t)
+        d.models_rec.append(r)
 
     # ---- queries at a time t -------------------------------------------------------------
 
@@ -284,16 +440,6 @@ class TraceIndex:
         out.extend(m for m in self.long_msgs if m.t <= t1 and m.end_t >= t0)
         return out
 
-    def escalations_until(self, t: float) -> list[Escalation]:
-        return self.escalations[: bisect.bisect_right(self.esc_t, t)]
-
-    def episodes_until(self, t: float) -> list[Episode]:
-        return self.episodes[: bisect.bisect_right(self.episode_t, t)]
-
-    def activity_at(self, t: float) -> str | None:
-        i = bisect.bisect_right(self.activity_t, t) - 1
-        return None if i < 0 else self.activities[i].activity
-
     def next_step_time(self, t: float) -> float | None:
         i = bisect.bisect_right(self.step_t, t)
         return self.step_t[i] if i < len(self.step_t) else None
@@ -304,10 +450,21 @@ class TraceIndex:
 
     def narration_between(self, t0: float, t1: float) -> Narration | None:
         """The first narration with ``t0 < t <= t1``."""
-        i = bisect.bisect_right(self.narration_t, t0)
-        if i < len(self.narrations) and self.narrations[i].t <= t1:
-            return self.narrations[i]
+        col = self.column(Narration)
+        i = bisect.bisect_right(col.t, t0)
+        if i < len(col.records) and col.records[i].t <= t1:
+            return col.records[i]
         return None
+
+    def badge_at(self, device: str, t: float, window_s: float) -> Any | None:
+        """The latest record with a topology badge for ``device`` in ``(t - window_s, t]``."""
+        d = self.devices.get(device)
+        if d is None or not d.badge_t:
+            return None
+        i = bisect.bisect_right(d.badge_t, t) - 1
+        if i < 0 or d.badge_t[i] <= t - window_s:
+            return None
+        return d.badge_rec[i]
 
     def log_count_until(self, t: float) -> int:
         return bisect.bisect_right(self.log_t, t)

@@ -1,7 +1,9 @@
 """Read a saved trace a slice at a time, so a big file never freezes the window.
 
-Same format and the same errors as :meth:`simulator.trace.Trace.load` (which reads in one go);
-:meth:`IncrementalTraceLoader.step` parses lines until its wall-time budget is spent.
+Same formats (the current one and older ones), the same rules and the same errors as
+:meth:`simulator.trace.Trace.load` (which reads in one go): an unknown format is a
+:class:`TraceError` naming the version. :meth:`IncrementalTraceLoader.step` parses lines
+until its wall-time budget is spent.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from simulator.trace import RECORD_TYPES, TRACE_FORMAT, Trace, TraceError
+from simulator.trace import Trace, TraceError, check_format, parse_row, upgrade_meta
 
 
 class IncrementalTraceLoader:
@@ -28,10 +30,13 @@ class IncrementalTraceLoader:
         except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             self._close()
             raise TraceError(f"{self.path}: cannot read trace ({exc})") from None
-        if not isinstance(header, dict) or header.get("format") != TRACE_FORMAT:
+        try:
+            self.version = check_format(header, self.path)
+        except TraceError:
             self._close()
-            raise TraceError(f"{self.path}: not a HomeTwin trace (expected format {TRACE_FORMAT})")
+            raise
         self.trace = Trace(header.get("meta"))
+        upgrade_meta(self.trace.meta, self.version)
         self._lineno = 1
 
     @property
@@ -49,6 +54,7 @@ class IncrementalTraceLoader:
             return True
         deadline = time.perf_counter() + budget_s
         append = self.trace.append
+        version = self.version
         try:
             while True:
                 for _ in range(500):
@@ -58,11 +64,10 @@ class IncrementalTraceLoader:
                         self._close()
                         return True
                     self._lineno += 1
-                    row = json.loads(line)
-                    record_type = RECORD_TYPES.get(row[0]) if isinstance(row, list) and row else None
-                    if record_type is None or len(row) - 1 != len(record_type._fields):
+                    record = parse_row(json.loads(line), version)
+                    if record is None:
                         raise TraceError(f"{self.path}, line {self._lineno}: unknown or malformed record")
-                    append(record_type(*row[1:]))
+                    append(record)
                 if time.perf_counter() > deadline:
                     return False
         except TraceError:

@@ -1,11 +1,14 @@
-"""What-if editing: change a battery, a link's loss, a model variant; schedule interventions.
+"""What-if editing: change a battery, a link's loss, a model variant; schedule interventions;
+add a device that joins the home at a chosen time, linked to one already there.
 
-Edits become scenario overrides (dotted paths) and extra scheduled events; "Re-run" redoes the
-run from t = 0 with the same seed, so the difference you see is the edit, nothing else.
+Edits become scenario overrides (dotted paths), extra scheduled events and extra devices and
+links; "Re-run" redoes the run from t = 0 with the same seed, so the difference you see is
+the edit, nothing else.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from simulator.profiles import LINK_TYPES, available_profiles
 from ui import theme
 from ui.session import Session
 
@@ -56,6 +60,30 @@ def time_field(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def place_near(positions: dict[str, tuple[float, float]], target: str) -> list[float]:
+    """A position for a new device beside ``target``: outward from the house's centre, turned
+    until it keeps clear of the devices already there."""
+    if target not in positions:
+        return [0.0, 0.0]
+    tx, ty = positions[target]
+    xs = [p[0] for p in positions.values()]
+    ys = [p[1] for p in positions.values()]
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    cx, cy = sum(xs) / len(xs), sum(ys) / len(ys)
+    angle = math.atan2(ty - cy, tx - cx) if (tx, ty) != (cx, cy) else math.pi / 2
+    distance = 0.3 * span
+    best, best_gap = None, -1.0
+    for k in range(12):
+        a = angle + (k + 1) // 2 * (-1) ** k * math.radians(30)
+        x, y = tx + distance * math.cos(a), ty + distance * math.sin(a)
+        gap = min(math.hypot(x - px, y - py) for px, py in positions.values())
+        if gap > best_gap:
+            best, best_gap = (x, y), gap
+        if gap >= 0.25 * span:
+            break
+    return [round(best[0], 3), round(best[1], 3)]
+
+
 def available_variants(model: str) -> list[str]:
     try:
         from models.cards import ARTIFACTS_DIR
@@ -68,7 +96,7 @@ def available_variants(model: str) -> list[str]:
 class WhatIfPanel(QWidget):
     """Form controls bound to scenario fields; ``rerun_requested(overrides, extra_events)``."""
 
-    rerun_requested = Signal(dict, list)
+    rerun_requested = Signal(dict, list, list, list)  # overrides, events, devices, links
     error = Signal(str)
 
     def __init__(self, parent=None) -> None:
@@ -76,6 +104,8 @@ class WhatIfPanel(QWidget):
         self.session: Session | None = None
         self.overrides: dict[str, Any] = {}
         self.events: list[dict[str, Any]] = []
+        self.added_devices: list[dict[str, Any]] = []
+        self.added_links: list[dict[str, Any]] = []
         layout = QVBoxLayout(self)
         hint = QLabel("Change the house, then Re-run: same seed, so any difference comes from your edit.")
         hint.setWordWrap(True)
@@ -151,6 +181,41 @@ class WhatIfPanel(QWidget):
         self.kind_box.currentIndexChanged.connect(self._fill_targets)
         layout.addWidget(box)
 
+        box = QGroupBox("Add a device")
+        form = QFormLayout(box)
+        self.add_profile = QComboBox()
+        for profile in available_profiles():
+            self.add_profile.addItem(profile, profile)
+        self.add_profile.setToolTip("A device profile from simulator/profiles (its numbers have sources)")
+        self.add_name = QLineEdit("")
+        self.add_name.setPlaceholderText("e.g. tablet")
+        self.add_join = QLineEdit("19:00")
+        self.add_join.setToolTip("When the device joins the home (hh:mm); it is absent before")
+        self.add_leave = QLineEdit("")
+        self.add_leave.setPlaceholderText("stays")
+        self.add_leave.setToolTip("When it leaves again (hh:mm), or empty: it stays")
+        self.add_link_type = QComboBox()
+        for link_type in LINK_TYPES:
+            self.add_link_type.addItem(theme.link_style(link_type)["label"], link_type)
+        self.add_link_to = QComboBox()
+        add_device = QPushButton("Add")
+        add_device.clicked.connect(self._add_device)
+        form.addRow("profile", self.add_profile)
+        form.addRow("name", self.add_name)
+        row = QHBoxLayout()
+        row.addWidget(self.add_join)
+        row.addWidget(QLabel("leaves"))
+        row.addWidget(self.add_leave)
+        form.addRow("joins at", row)
+        row = QHBoxLayout()
+        row.addWidget(self.add_link_type)
+        row.addWidget(QLabel("to"))
+        row.addWidget(self.add_link_to, 1)
+        form.addRow("link", row)
+        form.addRow("", add_device)
+        self.add_profile.currentIndexChanged.connect(self._suggest_name)
+        layout.addWidget(box)
+
         layout.addWidget(QLabel("Edits for the next run:"))
         self.edits = QListWidget()
         self.edits.setMaximumHeight(120)
@@ -180,8 +245,11 @@ class WhatIfPanel(QWidget):
         self.battery_device.clear()
         self.link_box.clear()
         self.model_box.clear()
+        self.add_link_to.clear()
         if idx is None:
             return
+        for name in idx.devices:
+            self.add_link_to.addItem(name, name)
         for name, d in idx.devices.items():
             if d.capacity_wh is not None:
                 self.battery_device.addItem(name, name)
@@ -194,7 +262,10 @@ class WhatIfPanel(QWidget):
         if session is not None and session.spec is not None:
             self.overrides = dict(session.spec.overrides)
             self.events = list(session.spec.extra_events)
+            self.added_devices = list(session.spec.extra_devices)
+            self.added_links = list(session.spec.extra_links)
             self._refresh_list()
+        self._suggest_name()
 
     def _battery_device_changed(self) -> None:
         name = self.battery_device.currentData()
@@ -260,6 +331,73 @@ class WhatIfPanel(QWidget):
         self.events.append({"at": time_field(t0), "type": kind, field: target, "until": time_field(t1)})
         self._refresh_list()
 
+    def _taken_names(self) -> set[str]:
+        names = {d["name"] for d in self.added_devices}
+        if self.session is not None:
+            names |= set(self.session.index.devices)
+        return names
+
+    def _suggest_name(self) -> None:
+        profile = str(self.add_profile.currentData() or "device")
+        taken = self._taken_names()
+        k = 1
+        while f"{profile}{k}" in taken:
+            k += 1
+        self.add_name.setText(f"{profile}{k}")
+
+    def _add_device(self) -> None:
+        """The 'Add a device' form → an added device, its link and its join (and leave) events."""
+        name = self.add_name.text().strip()
+        target = self.add_link_to.currentData()
+        if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+            self.error.emit("Give the new device a name of letters, digits, - or _ (e.g. tablet).")
+            return
+        if name in self._taken_names():
+            self.error.emit(f"There is already a device named {name!r}: choose another name.")
+            return
+        if not target:
+            self.error.emit("Choose the device the new one links to.")
+            return
+        try:
+            join_s = parse_clock(self.add_join.text())
+            leave_s = parse_clock(self.add_leave.text()) if self.add_leave.text().strip() else None
+        except ValueError as exc:
+            self.error.emit(str(exc))
+            return
+        if leave_s is not None and leave_s <= join_s:
+            self.error.emit("The device must leave after it joins (e.g. joins 19:00, leaves 22:00).")
+            return
+        self.add_device(
+            name,
+            str(self.add_profile.currentData()),
+            join_s,
+            str(self.add_link_type.currentData()),
+            str(target),
+            leave_s,
+        )
+
+    def add_device(
+        self, name: str, profile: str, join_s: float, link_type: str, to: str, leave_s: float | None = None
+    ) -> None:
+        """Add device ``name`` (``profile``) joining at ``join_s`` (leaving at ``leave_s``),
+        with a ``link_type`` link to device ``to``, placed beside it in the house."""
+        positions = {}
+        if self.session is not None:
+            positions = {n: d.position for n, d in self.session.index.devices.items() if d.position}
+        positions.update({d["name"]: tuple(d["position"]) for d in self.added_devices})
+        self.added_devices.append({"name": name, "profile": profile, "position": place_near(positions, to)})
+        self.added_links.append({"name": f"{name}-{to}", "type": link_type, "a": name, "b": to})
+        reason = "added in a what-if"
+        self.events.append(
+            {"at": time_field(join_s), "type": "device_join", "device": name, "reason": reason}
+        )
+        if leave_s is not None:
+            self.events.append(
+                {"at": time_field(leave_s), "type": "device_leave", "device": name, "reason": reason}
+            )
+        self._refresh_list()
+        self._suggest_name()
+
     def add_override(self, path: str, value: Any) -> None:
         self.overrides[path] = value
         self._refresh_list()
@@ -271,18 +409,29 @@ class WhatIfPanel(QWidget):
     def clear(self) -> None:
         self.overrides.clear()
         self.events.clear()
+        self.added_devices.clear()
+        self.added_links.clear()
         self._refresh_list()
 
     def _refresh_list(self) -> None:
         self.edits.clear()
         for k, v in self.overrides.items():
             QListWidgetItem(f"{k} = {v}", self.edits)
+        for d in self.added_devices:
+            links = [ln for ln in self.added_links if ln["a"] == d["name"]]
+            via = ", ".join(f"{theme.link_style(ln['type'])['label']} to {ln['b']}" for ln in links)
+            QListWidgetItem(
+                f"add device {d['name']} ({d['profile']})" + (f", {via}" if via else ""), self.edits
+            )
         for e in self.events:
             target = e.get("link") or e.get("device")
-            QListWidgetItem(f"{e['type']} {target} {e['at']} → {e.get('until', '')}", self.edits)
+            until = f" → {e['until']}" if e.get("until") else ""
+            QListWidgetItem(f"{e['type']} {target} at {e['at']}{until}", self.edits)
 
     def _emit_rerun(self) -> None:
-        self.rerun_requested.emit(dict(self.overrides), list(self.events))
+        self.rerun_requested.emit(
+            dict(self.overrides), list(self.events), list(self.added_devices), list(self.added_links)
+        )
 
     def show_result(self, text: str) -> None:
         self.result.setText(text)
