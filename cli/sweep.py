@@ -76,7 +76,7 @@ def register(subparsers) -> None:
     """Add ``sweep`` and ``compare`` to the CLI."""
     sweep = subparsers.add_parser(
         "sweep",
-        help="run a scenario over a grid of overrides × seeds; mean and 95 % CI per grid point",
+        help="run a scenario over a grid of overrides × seeds; mean and 95 %% CI per grid point",
         description="Run SCENARIO for every combination of --set values and every seed. Rows go "
         "to DIR/runs.csv and DIR/runs.jsonl as runs finish; a sweep run again on the same DIR "
         "skips the runs already done. Exit code 1 if a run failed (its error is in its row), "
