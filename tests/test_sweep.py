@@ -244,3 +244,16 @@ def test_importing_the_sweep_and_its_cli_stays_light():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_example_answers_its_question_with_error_bars():
+    argv = [sys.executable, "examples/sweep_watch_variants.py", "--seeds", "3", "--duration", "2h"]
+    argv += ["--backend", "serial", "--variants", "fp32,sparse75"]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert "3 wearer days each (6 runs ok, 0 failed)" in lines[0]
+    fp32 = next(line for line in lines if line.startswith("fp32 "))
+    assert fp32.count("±") == 4 and "12213" in fp32  # the card's bytes beside the answers
+    paired = lines[lines.index("paired with FP32 on the same days (variant − fp32):") + 1]
+    assert paired.startswith("sparse75") and paired.count("±") == 4

@@ -50,18 +50,19 @@ from simulator.validate import SpecError
 from ui import export, theme
 from ui.plots import TimeAxis
 
-# Runs get Paul Tol's "muted" colours (colour-blind safe), an order that keeps neighbours
-# apart; device-kind colours are not reused, since here a colour means a run.
+# A colour per run folder or per grid point of a sweep (its seeds share it, so their spread
+# reads as the point's): Paul Tol's "muted" set (colour-blind safe), dark ones first since
+# they are read on white; device-kind colours are not reused, since here a colour means a run.
 RUN_COLORS = (
     "#332288",
     "#CC6677",
     "#117733",
-    "#DDCC77",
-    "#88CCEE",
     "#882255",
     "#44AA99",
     "#999933",
     "#AA4499",
+    "#88CCEE",
+    "#DDCC77",
 )
 MAX_FIRST_CHECKED = 6
 LINE_ALPHA = 210  # overlapping curves stay visible under one another
@@ -125,7 +126,8 @@ class CompareWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("HomeTwin — runs compared")
         self.entries = entries
-        self.colors = [run_color(i) for i in range(len(entries))]
+        groups = list(dict.fromkeys(e.group for e in entries))
+        self.colors = [run_color(groups.index(e.group)) for e in entries]
         self.traces: dict[int, Trace] = {}
         self.series: dict[tuple[int, str], DeviceSeries] = {}
         self.errors: dict[int, str] = {}

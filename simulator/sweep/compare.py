@@ -146,12 +146,12 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _float(value: float, sign: str = "") -> str:
-    """Six significant digits, never in exponent form between 1e-3 and 1e12."""
-    if abs(value) >= 1e5:
+def _float(value: float, sign: str = "", digits: int = 6) -> str:
+    """``digits`` significant digits, not in exponent form from 1e-3 up."""
+    if abs(value) >= 10**digits:
         return f"{value:{sign},.0f}"
     if abs(value) >= 1e-3 or value == 0:
-        return f"{value:{sign},.6g}"
+        return f"{value:{sign},.{digits}g}"
     return f"{value:{sign}.3g}"
 
 
@@ -162,7 +162,7 @@ def format_delta(a: Any, b: Any) -> str:
     d = b - a
     if d == 0:
         return "="
-    text = _float(d, "+")
+    text = _float(d, "+", digits=4)
     if a:
         text += f" ({100.0 * d / abs(a):+.1f} %)"
     return text
