@@ -41,6 +41,7 @@ class Link:
         self.tail_s = params["tail_s"]
         self.tail_power_w = params["tail_power_w"]
         self.up = True
+        self._nominal: tuple[float, float, float] | None = None  # quality before a degrade
         self._up_event = self.env.event()
         self._rng = sim.rng(f"link:{name}")
         self._tail_generation: dict[str, int] = {}
@@ -62,6 +63,27 @@ class Link:
         if up:
             event, self._up_event = self._up_event, self.env.event()
             event.succeed()
+
+    def degrade(self, reason: str, **quality: float) -> None:
+        """Change the link's quality (``latency_s``, ``bandwidth_bps``, ``loss``) from now
+        on, e.g. Wi-Fi interference; :meth:`restore` puts the profile's figures back. The
+        link stays up; the trace records the change as a ``LinkState`` with the reason."""
+        if self._nominal is None:
+            self._nominal = (self.latency_s, self.bandwidth_bps, self.loss)
+        for name, value in quality.items():
+            if value is not None:
+                setattr(self, name, float(value))
+        self._tx_w = self.tx_j_per_bit * self.bandwidth_bps
+        self._rx_w = self.rx_j_per_bit * self.bandwidth_bps
+        self.sim.trace.append(LinkState(self.env.now, self.name, self.up, reason))
+
+    def restore(self, reason: str) -> None:
+        """Back to the quality before :meth:`degrade`."""
+        if self._nominal is None:
+            return
+        latency_s, bandwidth_bps, loss = self._nominal
+        self.degrade(reason, latency_s=latency_s, bandwidth_bps=bandwidth_bps, loss=loss)
+        self._nominal = None
 
     def wait_up(self) -> simpy.Event:
         """An event that fires when the link next comes up (already fired if up)."""

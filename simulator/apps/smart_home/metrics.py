@@ -1,0 +1,288 @@
+"""The smart-home app's metrics, from the trace: per chain (events, precision and recall
+against the ground truth, per-hop and end-to-end latency, deadline misses, bytes per hop,
+energy per device), the deploys, the switching policy, the motion gates, and the
+doorbell's battery projected to days with what its draw is spent on."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simulator.apps.smart_home.chains import SOURCE_TRIGGERS
+from simulator.apps.smart_home.records import ChainHop, ChainStage, DeployPlan, PolicyChange, Truth
+from simulator.trace import DeviceJoined, DeviceLeft, Inference, Message, ModelDeployed, Note, PowerState
+
+if TYPE_CHECKING:
+    from simulator.apps.smart_home.app import SmartHome
+
+
+def _stats(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"n": 0, "p50": None, "p95": None, "max": None}
+    arr = np.asarray(values, float)
+    return {
+        "n": len(values),
+        "p50": round(float(np.percentile(arr, 50)), 4),
+        "p95": round(float(np.percentile(arr, 95)), 4),
+        "max": round(float(arr.max()), 4),
+    }
+
+
+def presence(records: list, device: str, end_s: float, present_at_start: bool) -> list[tuple[float, float]]:
+    """Intervals during which ``device`` was in the home."""
+    spans, since = [], 0.0 if present_at_start else None
+    for r in records:
+        if type(r) is DeviceJoined and r.device == device and since is None:
+            since = r.t
+        elif type(r) is DeviceLeft and r.device == device and since is not None:
+            spans.append((since, r.t))
+            since = None
+    if since is not None:
+        spans.append((since, end_s))
+    return spans
+
+
+def _positives(
+    app: SmartHome, chain: dict, truths: list[Truth], spans: list[tuple[float, float]]
+) -> tuple[list[Truth], set[str]]:
+    """Ground truth the chain should act on: seen by its sensor while the sensor was home,
+    of a class every model stage accepts, when some action stage's ``when`` held."""
+    source = chain["source"]
+    classes: set[str] = set()
+    for stage in chain["stages"]:
+        if stage["model"] and any(c["action"] for c in chain["children"].get(stage["id"], [])):
+            classes |= set(stage["condition"]["classes"])
+    whens = {s["when"] for s in chain["stages"] if s["action"]} or {"any"}
+    out = []
+    for tr in truths:
+        if tr.where != source["device"] or tr.label not in classes:
+            continue
+        if not any(a <= tr.t < b for a, b in spans):
+            continue
+        home = app.night.home_at(tr.t)
+        if "any" in whens or ("home" in whens and home) or ("away" in whens and not home):
+            out.append(tr)
+    return out, classes
+
+
+def chain_metrics(app: SmartHome, chain: dict, records: list, end_s: float) -> dict[str, Any]:
+    name = chain["name"]
+    source = chain["source"]
+    stages = [r for r in records if type(r) is ChainStage and r.chain == name]
+    hops = [r for r in records if type(r) is ChainHop and r.chain == name]
+    truths = [r for r in records if type(r) is Truth and r.app == app.name]
+    spans = presence(records, source["device"], end_s, source["device"] in app.sim.trace.meta["devices"])
+    runs = {r.run for r in stages if r.stage == source["id"] and r.outcome == "pass"}
+    actions = [r for r in stages if r.outcome == "action"]
+    alerts: dict[int, ChainStage] = {}
+    for r in actions:
+        alerts.setdefault(r.run, r)
+    positives, classes = _positives(app, chain, truths, spans)
+    grace = app.params["match_grace_s"]
+    matched_truths: set[int] = set()
+    true_alerts = 0
+    for alert in alerts.values():
+        hit = [
+            tr.truth_id
+            for tr in positives
+            if tr.label == alert.label and tr.t <= alert.trigger_t <= tr.end_t + grace
+        ]
+        if hit:
+            true_alerts += 1
+            matched_truths.update(hit[:1])
+    hop_spans: dict[tuple[int, str], list[float]] = {}
+    hop_bytes: dict[str, int] = defaultdict(int)
+    energy: dict[str, float] = defaultdict(float)
+    for h in hops:
+        key = f"{h.stage_from}→{h.stage_to}"
+        span = hop_spans.setdefault((h.run, key), [h.t, h.end_t])
+        span[0], span[1] = min(span[0], h.t), max(span[1], h.end_t)
+        hop_bytes[f"{h.src}→{h.dst}"] += h.size_bytes
+        energy[h.src] += h.src_energy_j
+        energy[h.dst] += h.dst_energy_j
+    for r in stages:
+        energy[r.device] += r.energy_j
+    if source["trigger"] == "motion":
+        energy[source["device"]] += app.gate_energy_j(source["device"], end_s)
+    per_hop: dict[str, list[float]] = defaultdict(list)
+    for (_, key), (t0, t1) in hop_spans.items():
+        per_hop[key].append(t1 - t0)
+    per_stage: dict[str, list[float]] = defaultdict(list)
+    misses: dict[str, int] = defaultdict(int)
+    for r in stages:
+        if r.outcome in ("pass", "stop", "action", "dismissed"):
+            per_stage[r.stage].append(r.t - r.start_t)
+        if r.missed and r.outcome != "skipped":
+            misses[r.stage] += 1
+    stream_stats = (
+        app.stream_stats(source["device"], end_s, spans) if source["trigger"] in SOURCE_TRIGGERS else {}
+    )
+    return {
+        "qos": chain["qos"],
+        "inputs": stream_stats.get("inputs"),
+        "gated": stream_stats.get("gated"),
+        "model_calls": sum(1 for r in stages if r.stage == source["id"]),
+        "runs": len(runs),
+        "actions": len(actions),
+        "alerts": len(alerts),
+        "truth_events": len(positives),
+        "detected": len(matched_truths),
+        "true_alerts": true_alerts,
+        "recall": round(len(matched_truths) / len(positives), 4) if positives else None,
+        "precision": round(true_alerts / len(alerts), 4) if alerts and classes else None,
+        "end_to_end_s": _stats([r.t - r.trigger_t for r in alerts.values()]),
+        "per_hop_s": {k: _stats(v) for k, v in per_hop.items()},
+        "per_stage_s": {k: _stats(v) for k, v in per_stage.items()},
+        "deadline_misses": sum(misses.values()),
+        "deadline_misses_by_stage": dict(misses),
+        "bytes_per_hop": dict(hop_bytes),
+        "energy_j_by_device": {k: round(v, 6) for k, v in sorted(energy.items())},
+        "outcomes": _count(r.outcome for r in stages),
+    }
+
+
+def _count(items) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for item in items:
+        out[item] += 1
+    return dict(out)
+
+
+def deploy_metrics(records: list, app: SmartHome) -> list[dict[str, Any]]:
+    """Each deploy the hub made: what, why, how long the bytes took and their energy."""
+    out = []
+    links = app.sim.links
+    for plan in (r for r in records if type(r) is DeployPlan and r.app == app.name):
+        arrived = None
+        for r in records:
+            if r.t < plan.t:
+                continue
+            if plan.role == "serving" and type(r) is ModelDeployed:
+                if (r.device, r.model, r.variant) == (plan.device, plan.model, plan.variant):
+                    arrived = r.t
+                    break
+            if (
+                plan.role == "emergency"
+                and type(r) is Note
+                and r.device == plan.device
+                and r.kind == "stored"
+            ):
+                if f":{plan.variant} " in r.text:
+                    arrived = r.t
+                    break
+        energy = 0.0
+        messages = 0
+        for r in records:
+            if type(r) is Message and r.msg_kind == "deploy" and r.size_bytes == plan.size_bytes:
+                if plan.t <= r.t and (arrived is None or r.end_t <= arrived + 1e-9):
+                    link = links[r.link]
+                    energy += r.size_bytes * 8.0 * (link.tx_j_per_bit + link.rx_j_per_bit)
+                    messages += 1
+        out.append(
+            {
+                "t": round(plan.t, 3),
+                "device": plan.device,
+                "model": plan.model,
+                "variant": plan.variant,
+                "role": plan.role,
+                "bytes": plan.size_bytes,
+                "deploy_s": None if arrived is None else round(arrived - plan.t, 4),
+                "energy_j": round(energy, 6),
+                "messages": messages,
+                "reason": plan.reason,
+            }
+        )
+    return out
+
+
+def battery_breakdown(app: SmartHome, records: list, device: str, end_s: float) -> dict[str, Any] | None:
+    """Where ``device``'s energy went while it was home (by power state, load and compute),
+    and its battery projected to days at that average draw."""
+    dev = app.device(device)
+    if dev.battery is None:
+        return None
+    profile = dev.profile
+    parts: dict[str, float] = defaultdict(float)
+    previous: PowerState | None = None
+    for r in records:
+        if type(r) is PowerState and r.device == device:
+            if previous is not None:
+                _attribute(parts, previous, r.t - previous.t, profile, app.load_power_w)
+            previous = r
+        elif type(r) is Inference and r.device == device:
+            parts["compute (models)"] += r.energy_j
+    if previous is not None:
+        _attribute(parts, previous, end_s - previous.t, profile, app.load_power_w)
+    spans = presence(records, device, end_s, device in app.sim.trace.meta["devices"])
+    home_s = sum(b - a for a, b in spans)
+    total = sum(parts.values())
+    if home_s <= 0 or total <= 0:
+        return None
+    average_w = total / home_s
+    capacity_j = dev.battery.capacity_wh * 3600.0
+    dominant = max(parts, key=parts.get)
+    return {
+        "hours_home": round(home_s / 3600.0, 3),
+        "energy_j": round(total, 4),
+        "average_mw": round(average_w * 1e3, 4),
+        "projected_days": round(capacity_j / average_w / 86400.0, 1),
+        "breakdown_j": {k: round(v, 4) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])},
+        "dominant": dominant,
+        "dominant_share": round(parts[dominant] / total, 3),
+    }
+
+
+def _attribute(parts: dict[str, float], record: PowerState, seconds: float, profile, load_power_w) -> None:
+    if seconds <= 0 or record.power_w <= 0:
+        return
+    state, *loads = record.state.split("+")
+    state_w = profile.power_states_w.get(state, 0.0)
+    parts[f"{state} state"] += state_w * seconds
+    rest = record.power_w - state_w
+    for load in loads:
+        if load in load_power_w:
+            parts[load] += load_power_w[load] * seconds
+            rest -= load_power_w[load]
+    if rest > 1e-12:
+        parts["radio transfers"] += rest * seconds
+
+
+def smart_home_metrics(app: SmartHome, trace, end_s: float) -> dict[str, Any]:
+    records = trace.until(end_s)
+    chains = {c["name"]: chain_metrics(app, c, records, end_s) for c in app.chains}
+    switches = [
+        r for r in records if type(r) is PolicyChange and r.app == app.name and r.policy == "switching"
+    ]
+    local_s = 0.0
+    since: dict[str, float] = {}
+    for r in switches:
+        if r.state == "local":
+            since[r.device] = r.t
+        elif r.device in since:
+            local_s += r.t - since.pop(r.device)
+    local_s += sum(end_s - t for t in since.values())
+    out: dict[str, Any] = {
+        "chains": chains,
+        "deploys": deploy_metrics(records, app),
+        "switching": {
+            "switches": len(switches),
+            "to_local": sum(1 for r in switches if r.state == "local"),
+            "local_s": round(local_s, 1),
+        },
+        "chain_changes": [
+            {"t": round(r.t, 1), "device": r.device, "chain": r.policy, "state": r.state, "detail": r.detail}
+            for r in records
+            if type(r) is PolicyChange and r.app == app.name and r.policy != "switching"
+        ],
+        "gates": {
+            d: app.stream_stats(d, end_s, presence(records, d, end_s, d in app.sim.trace.meta["devices"]))
+            for d in app.streams
+        },
+        "truth": _count(r.kind for r in records if type(r) is Truth and r.app == app.name),
+    }
+    doorbell = app.params["doorbell"]
+    if doorbell in app.sim.devices:
+        out["doorbell_battery"] = battery_breakdown(app, records, doorbell, end_s)
+    return out

@@ -1,0 +1,202 @@
+"""Each sensor's inputs over the night, built before the loop from the ground truth: when
+each input is complete, what is really in it (a truth id), whether the sensor's gate lets
+it through, and its model input on demand. The outputs do not depend on simulation
+state, so the app runs the models over them in batches before the night starts.
+
+- Cameras: a frame every ``frame_period_s``; a PIR camera (the battery doorbell) only in
+  clips, from ``pir_wake_s`` after its PIR fires until ``clip_idle_s`` after the last warm
+  body left (at most ``clip_max_s``). The motion gate compares each frame with the one
+  before (the first frame of a clip passes: the PIR saw motion).
+- The speaker's microphone: one 1 s window per word said (or noise heard); the VAD gate.
+- The watch: a 2 s IMU window every 2 s while it is worn; the any-motion gate.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.data import audio, imu
+from simulator.apps.smart_home import gating
+from simulator.apps.smart_home.ground_truth import Night, Sighting
+from simulator.apps.smart_home.inputs import CameraScene, Speakers, motion_view, speech_windows, wrist_windows
+
+_PRIORITY = {"person": 0, "pet": 1, "package": 2, "empty": 3}
+_CHUNK = 4096
+
+
+@dataclass
+class Stream:
+    """The inputs of one sensor, in time order (see module docstring)."""
+
+    device: str
+    source: str  # motion, sound or imu
+    ready_s: list[float]
+    truth: list[int]  # truth id of what is in the input, -1 for nothing
+    labels: list[str]  # the true class of the input (a model class)
+    gated: list[bool]
+    group: list[int]  # inputs of one clip / utterance; 'next' stays inside a group
+    features: Callable[[list[int]], np.ndarray] = field(repr=False, default=None)
+    gate_statistic: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ready_s)
+
+
+def _seed(*parts: object) -> list[int]:
+    return [zlib.crc32(str(p).encode()) for p in parts]
+
+
+def camera_stream(
+    device: str,
+    sightings: list[tuple[int, Sighting]],
+    night: Night,
+    seed: int,
+    params: dict,
+    pir: bool,
+    indoor: bool,
+) -> Stream:
+    """Frames of camera ``device`` (see module docstring); ``sightings`` are (truth id,
+    sighting) pairs of what it can see."""
+    scene = CameraScene(np.random.default_rng(_seed(seed, "scene", device)))
+    duration = night.duration_s
+    times: list[float] = []
+    groups: list[int] = []
+    if pir:
+        period = params["door_frame_period_s"]
+        warm = [s for _, s in sightings if s.pir]
+        clip = -1
+        i = 0
+        while i < len(warm):
+            start = warm[i].t + params["pir_wake_s"]
+            last_end = warm[i].end_t
+            j = i + 1
+            while j < len(warm) and warm[j].t <= last_end + params["clip_idle_s"]:
+                last_end = max(last_end, warm[j].end_t)
+                j += 1
+            stop = min(last_end + params["clip_idle_s"], start + params["clip_max_s"], duration)
+            clip += 1
+            for t in np.arange(start, stop, period):
+                times.append(round(float(t), 3))
+                groups.append(clip)
+            i = j
+    else:
+        period = params["indoor_frame_period_s"]
+        times = [round(float(t), 3) for t in np.arange(period, duration, period)]
+        groups = [0] * len(times)
+    n = len(times)
+    labels: list[str] = ["empty"] * n
+    truth = [-1] * n
+    modes: list[str] = []
+    objects: dict[int, Sighting] = {}
+    ordered = sorted(sightings, key=lambda p: p[1].t)
+    active: list[tuple[int, Sighting]] = []
+    cursor = 0
+    for k, t in enumerate(times):
+        while cursor < len(ordered) and ordered[cursor][1].t <= t:
+            active.append(ordered[cursor])
+            cursor += 1
+        active = [(i, s) for i, s in active if s.end_t > t]
+        light = any(s.light for _, s in active)
+        if indoor:
+            modes.append("day" if night.lights_on_at(t) else "ir")
+        else:
+            modes.append("day" if light else "ir")
+        seen = [(i, s) for i, s in active if s.label != "empty"]
+        if seen:
+            i, s = min(seen, key=lambda p: _PRIORITY[p[1].label])
+            labels[k], truth[k] = s.label, i
+            objects[k] = s
+        elif light:
+            truth[k] = next(i for i, s in active if s.light)
+
+    def frame_rng(k: int) -> np.random.Generator:
+        return np.random.default_rng(_seed(seed, "frame", device, k))
+
+    def render(k: int) -> np.ndarray:
+        rng = frame_rng(k)
+        s = objects.get(k)
+        if s is None:
+            return scene.frame(None, modes[k], rng)
+        pose = np.random.default_rng(s.pose_seed) if s.label == "package" else rng
+        return scene.frame(s.label, modes[k], rng, pose)
+
+    rendered = {k: render(k) for k in objects}
+    views = np.empty((n, 16, 16), np.float32)
+    quiet = [k for k in range(n) if k not in rendered]
+    noise_rng = np.random.default_rng(_seed(seed, "motion", device))
+    for c in range(0, len(quiet), _CHUNK):
+        chunk = quiet[c : c + _CHUNK]
+        views[chunk] = scene.empty_motion_frames([modes[k] for k in chunk], noise_rng)
+    if rendered:
+        keys = list(rendered)
+        views[keys] = motion_view(np.stack([rendered[k] for k in keys]))
+    changed = np.zeros(n, np.int64)
+    if n > 1:
+        changed[1:] = gating.changed_pixels(views[:-1], views[1:], params["motion_pixel_threshold"])
+    gated = (changed >= params["motion_min_pixels"]).tolist()
+    for k in range(n):
+        if k == 0 or groups[k] != groups[k - 1]:
+            gated[k] = (
+                pir  # a clip's first frame: the PIR saw motion (a watching camera has no reference yet)
+            )
+    if not params["motion_gating"]:
+        gated = [True] * n
+
+    def features(indexes: list[int]) -> np.ndarray:
+        return np.stack([rendered[k] if k in rendered else render(k) for k in indexes])
+
+    return Stream(
+        device, "motion", times, truth, labels, gated, groups, features, changed.astype(float).tolist()
+    )
+
+
+def sound_stream(
+    device: str, sounds: list[tuple[int, object]], speakers: Speakers, seed: int, params: dict
+) -> Stream:
+    """1 s microphone windows of what is said near the speaker (needs espeak-ng or its cache)."""
+    words, times, truth, labels, groups = [], [], [], [], []
+    for group, (i, sound) in enumerate(sounds):
+        for w, word in enumerate(sound.words):
+            words.append((word, sound.voice))
+            times.append(round(sound.t + w + 1.0, 3))
+            truth.append(i)
+            groups.append(group)
+            labels.append(word if word in audio.CLASSES else ("silence" if word is None else "unknown"))
+    clips = speech_windows(words, speakers, np.random.default_rng(_seed(seed, "speech", device)))
+    ratio = gating.voice_activity(clips) if len(clips) else np.zeros(0)
+    gated = (ratio >= params["vad_ratio"]).tolist()
+    mels = audio.features(clips) if len(clips) else np.zeros((0, *audio.INPUT_SHAPE), np.float32)
+    return Stream(device, "sound", times, truth, labels, gated, groups, lambda idx: mels[idx], ratio.tolist())
+
+
+def wrist_stream(
+    device: str, night: Night, moves: list[tuple[int, object]], seed: int, params: dict
+) -> Stream:
+    """2 s IMU windows every 2 s while the watch is worn."""
+    user = imu.make_user(np.random.default_rng(_seed(seed, "wearer", device)))
+    times, labels, truth, groups = [], [], [], []
+    ordered = sorted(moves, key=lambda p: p[1].t)
+    for group, (a, b) in enumerate(night.watch_worn):
+        for start in np.arange(a, b - imu.WINDOW_S, imu.WINDOW_S):
+            start = float(start)
+            times.append(round(start + imu.WINDOW_S, 3))
+            groups.append(group)
+            label, tid = "still", -1
+            for i, move in ordered:
+                if move.t < start + imu.WINDOW_S and move.end_t > start:
+                    # a gesture lands in the window it starts in; a walk fills its windows
+                    if move.label == "walk" or start <= move.t:
+                        label, tid = move.label, i
+                        break
+            labels.append(label)
+            truth.append(tid)
+    windows = wrist_windows(labels, user, np.random.default_rng(_seed(seed, "imu", device)))
+    motion = gating.wrist_motion(windows) if len(windows) else np.zeros(0)
+    gated = (motion >= params["imu_wake_rad_s"]).tolist()
+    return Stream(
+        device, "imu", times, truth, labels, gated, groups, lambda idx: windows[idx], motion.tolist()
+    )
