@@ -11,6 +11,7 @@ import pytest
 
 from simulator.apps.health import Escalation
 from simulator.trace import Trace
+from ui import theme
 from ui.apps import view_for
 from ui.main_window import MainWindow
 from ui.record_views import CORE_VIEWS, VIEWS
@@ -64,6 +65,7 @@ def test_view_for_finds_app_views_lazily():
     assert health is not None and health.PANEL.__name__ == "HealthPanel"
     assert Escalation in health.RECORD_VIEWS
     assert view_for("no_such_app") is None and view_for("../etc") is None
+    assert theme.message_color("ecg").name().lower() == health.MESSAGE_COLORS["ecg"].lower()
 
 
 def test_one_panel_per_health_app_titled_by_name(window, qtbot, synthetic_trace):

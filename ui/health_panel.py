@@ -26,6 +26,21 @@ from simulator.apps.health import Episode, Escalation, health_metrics
 from ui import theme
 from ui.session import Session
 
+# Colours of the escalation stages (watch → phone → doctor: warmer as it escalates) and of
+# the episodes (the truth); one meaning each across the panel, timeline, log and topology.
+STAGE_COLORS: dict[str, str] = {
+    "watch_flag": "#DDAA33",
+    "phone_confirm": "#EE7733",
+    "doctor_alert": "#CC3311",
+}
+OTHER_STAGE_COLOR = "#882255"
+EPISODE_COLOR = "#332288"
+
+
+def stage_color(stage: str) -> str:
+    return STAGE_COLORS.get(stage, OTHER_STAGE_COLOR)
+
+
 STAGES = [
     ("watch_flag", "watch flags"),
     ("phone_confirm", "phone confirms"),
@@ -105,7 +120,7 @@ class FunnelWidget(QWidget):
             y = k * row_h + 3
             rect = QRectF((w - bw) / 2, y, bw, row_h - 6)
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(theme.stage_color(stage))
+            p.setBrush(QColor(stage_color(stage)))
             p.drawRoundedRect(rect, 4, 4)
             p.setPen(QColor("#000000"))
             p.drawText(QRectF(0, y, w, row_h - 6), Qt.AlignmentFlag.AlignCenter, f"{c}  {label}")
@@ -134,13 +149,13 @@ class EpisodeStrip(QWidget):
         dur = max(1.0, s.duration_s)
         w, h = self.width(), self.height()
         idx = s.index
-        c = QColor(theme.EPISODE_COLOR)
+        c = QColor(EPISODE_COLOR)
         c.setAlpha(110)
         for ep in idx.column(Episode, self.app).until(self.t):
             x0 = ep.t / dur * w
             x1 = min(ep.end_t, self.t) / dur * w
             p.fillRect(QRectF(x0, 2, max(2.0, x1 - x0), h - 4), c)
-        pen = QPen(theme.stage_color("doctor_alert"), 2.0)
+        pen = QPen(QColor(stage_color("doctor_alert")), 2.0)
         p.setPen(pen)
         for e in idx.column(Escalation, self.app).until(self.t):
             if e.stage == "doctor_alert":

@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
         # right: the apps' panels (one tab per app, titled by its name) and plots
         self.app_tabs = QTabWidget()
         self.app_tabs.hide()
+        self.app_tabs.currentChanged.connect(self._on_app_tab)
         self.app_panels: dict[str, QWidget] = {}  # app name → its view's panel
         self._app_set: list[tuple[str, str]] = []
         self.plots = PlotsPanel()
@@ -401,12 +402,32 @@ class MainWindow(QMainWindow):
         for name, panel in self.app_panels.items():
             panel.set_session(session, name)
 
-    def _app_views(self) -> list[tuple[str, object]]:
-        """``(app name, view module)`` of each app of the session that has a view."""
-        if self.session is None:
-            return []
-        views = [(name, view_for(app_type)) for app_type, name in scenario_apps(self.session.trace.meta)]
-        return [(name, view) for name, view in views if view is not None]
+    def _on_app_tab(self, _index: int) -> None:
+        panel = self.app_tabs.currentWidget()
+        if panel is not None and self.session is not None:
+            panel.refresh(self.player.t)
+
+    def _clock_labels(self, t: float) -> list[str]:
+        """The apps' words beside the clock: each app's with one or two apps; with more, the
+        app of the panel shown (the toolbar stays one line)."""
+        labelled = []
+        for app_type, name in self._app_set:
+            label = getattr(view_for(app_type), "clock_label", None)
+            if label is not None:
+                labelled.append((name, label))
+        if len(labelled) > 2:
+            shown = self.app_tabs.tabText(self.app_tabs.currentIndex())
+            chosen = [next(((n, f) for n, f in labelled if n == shown), labelled[0])]
+        else:
+            chosen = labelled
+        out = []
+        for name, label in chosen:
+            text = label(self.session, name, t)
+            if text:
+                out.append(f"{name}: {text}" if len(labelled) > 1 else text)
+        if len(chosen) < len(labelled) and out:
+            out[-1] += f" (+{len(labelled) - 1} apps)"
+        return out
 
     def app_metrics_at(self, session: Session, t: float) -> dict[str, dict]:
         """Each app's what-if metrics at ``t``: app name → {metric key: number}."""
@@ -519,7 +540,8 @@ class MainWindow(QMainWindow):
             self.log.refresh(t)
             if k % 12 == 3:
                 slow = "log+apps"
-                for panel in self.app_panels.values():
+                panel = self.app_tabs.currentWidget()
+                if panel is not None:  # hidden tabs catch up when shown
                     panel.refresh(t)
                 self._maybe_compare(t)
             else:
@@ -544,12 +566,7 @@ class MainWindow(QMainWindow):
             self.slider.blockSignals(False)
         parts = [f"of {theme.format_time(dur)}"]
         if self.session is not None:
-            views = self._app_views()
-            for name, view in views:
-                label = getattr(view, "clock_label", None)
-                text = label(self.session, name, t) if label is not None else None
-                if text:
-                    parts.append(f"{name}: {text}" if len(views) > 1 else text)
+            parts.extend(self._clock_labels(t))
             if self.player.lagging:
                 parts.append("simulating…")
         self.state_label.setText("  ·  ".join(parts) + "  ")

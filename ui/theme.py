@@ -1,4 +1,4 @@
-"""One palette for every view: a colour per device kind, message kind and escalation stage.
+"""One palette for every view: a colour per device kind and message kind.
 
 Colours come from the Okabe–Ito (device kinds) and Paul Tol "bright" (message kinds) sets,
 which stay distinguishable under the common colour-vision deficiencies. A colour means one
@@ -21,25 +21,18 @@ DEVICE_KIND_COLORS: dict[str, str] = {
 }
 UNKNOWN_DEVICE_COLOR = "#999999"
 
+# Core message kinds; apps add theirs (ui/apps/<type>.py MESSAGE_COLORS).
 MESSAGE_KIND_COLORS: dict[str, str] = {
-    "hr": "#66CCEE",  # cyan
-    "ecg": "#AA3377",  # purple
-    "alert": "#EE6677",  # red
     "ack": "#BBBBBB",  # grey
-    "deploy": "#228833",  # green
+    "deploy": "#228833",  # green: a model's bytes on their way to a device
     "fl_update": "#CCBB44",  # yellow
     "model": "#4477AA",  # blue
 }
 UNKNOWN_MESSAGE_COLOR = "#7F7F7F"
 
-STAGE_COLORS: dict[str, str] = {
-    "watch_flag": "#DDAA33",
-    "phone_confirm": "#EE7733",
-    "doctor_alert": "#CC3311",
-}
-UNKNOWN_STAGE_COLOR = "#882255"
-
-EPISODE_COLOR = "#332288"
+# Marks and spans of records whose display hook gives no colour (apps give their own).
+DEFAULT_MARK_COLOR = "#882255"
+DEFAULT_SPAN_COLOR = "#332288"
 INFERENCE_ALPHA = 200
 BACKGROUND = "#FFFFFF"
 PANEL_BACKGROUND = "#F7F7F7"
@@ -73,12 +66,14 @@ def device_color(kind: str | None) -> QColor:
     return QColor(DEVICE_KIND_COLORS.get(kind or "", UNKNOWN_DEVICE_COLOR))
 
 
+def add_message_colors(colors: dict[str, str]) -> None:
+    """An app's message kinds and their colours (a kind keeps the first colour it got)."""
+    for kind, color in colors.items():
+        MESSAGE_KIND_COLORS.setdefault(kind, color)
+
+
 def message_color(kind: str | None) -> QColor:
     return QColor(MESSAGE_KIND_COLORS.get(kind or "", UNKNOWN_MESSAGE_COLOR))
-
-
-def stage_color(stage: str | None) -> QColor:
-    return QColor(STAGE_COLORS.get(stage or "", UNKNOWN_STAGE_COLOR))
 
 
 def link_style(link_type: str | None) -> dict:

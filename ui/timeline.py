@@ -186,7 +186,7 @@ class TimelineView(QWidget):
                 if rec.end_t < t0:
                     continue
                 x0, x1 = self._x(rec.t, t0), self._x(min(rec.end_t, self.t), t0)
-                c = theme.qcolor(view.color(rec)) if view.color else QColor(theme.EPISODE_COLOR)
+                c = theme.qcolor(view.color(rec)) if view.color else theme.qcolor(theme.DEFAULT_SPAN_COLOR)
                 band = QColor(c)
                 band.setAlpha(22)
                 p.fillRect(QRectF(x0, 18, max(2.0, x1 - x0), self.height() - 18), band)
@@ -257,7 +257,9 @@ class TimelineView(QWidget):
             cy = y + lane_h / 2
             poly = QPolygonF([QPointF(x, cy - r), QPointF(x + r, cy), QPointF(x, cy + r), QPointF(x - r, cy)])
             p.setPen(QPen(QColor("#000000"), 1.0))
-            p.setBrush(theme.qcolor(view.color(rec)) if view.color else QColor(theme.UNKNOWN_STAGE_COLOR))
+            p.setBrush(
+                theme.qcolor(view.color(rec)) if view.color else theme.qcolor(theme.DEFAULT_MARK_COLOR)
+            )
             p.drawPolygon(poly)
             text = view.mark_label(rec) if view.mark_label is not None else ""
             if text and x + r + 2 >= label_end.get(lane, -1e9):

@@ -586,7 +586,7 @@ class TopologyView(QGraphicsView):
                     view = VIEWS[type(rec)]
                     text = view.badge(rec)
                     if text:
-                        badge = (text, view.color(rec) if view.color else theme.UNKNOWN_STAGE_COLOR)
+                        badge = (text, view.color(rec) if view.color else theme.DEFAULT_MARK_COLOR)
             item.set_badge(badge)
         # links: up/down and a short flash for messages too quick to see as dots
         wall = time.perf_counter()

@@ -24,6 +24,11 @@ A view module defines any of these names (all optional):
 ``WHATIF_METRICS: tuple[Metric, ...]`` and ``whatif_metrics(session, app_name, t) -> dict``
     The app's headline numbers at time ``t`` (``Metric.key`` → number or ``None``), shown
     before → after by a what-if re-run.
+``MESSAGE_COLORS: dict[str, str]``
+    Colours (``"#RRGGBB"``) of the message kinds the app sends (``Message.msg_kind``), for
+    the dots in the topology, the timeline's transfers and the log. A kind keeps the first
+    colour it was given (a colour means one thing); pick colours not in
+    ``ui.theme.MESSAGE_KIND_COLORS`` (colour-blind safe: Paul Tol's palettes).
 
 Records at time ``t`` come from the session's trace index: ``session.index.column(cls,
 app_name)`` holds one app's records of class ``cls`` in time order (``.t``, ``.records``,
@@ -123,6 +128,10 @@ def view_for(app_type: str) -> ModuleType | None:
                 if exc.name != f"{__name__}.{app_type}":
                     raise  # the module exists but one of its imports is missing: say so
         _cache[app_type] = module
+        if module is not None and getattr(module, "MESSAGE_COLORS", None):
+            from ui import theme
+
+            theme.add_message_colors(module.MESSAGE_COLORS)
     return _cache[app_type]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from simulator.apps.health import Activity, Episode, Escalation
 from ui import theme
 from ui.apps import Metric, RecordView
-from ui.health_panel import HealthPanel, health_metrics_at
+from ui.health_panel import EPISODE_COLOR, HealthPanel, health_metrics_at, stage_color
 
 
 def _stage(r: Escalation) -> str:
@@ -20,7 +20,7 @@ RECORD_VIEWS = {
     Escalation: RecordView(
         label="escalation",
         describe=lambda r: f"{_stage(r)}: {r.label} {r.detail}".strip(),
-        color=lambda r: theme.STAGE_COLORS.get(r.stage, theme.UNKNOWN_STAGE_COLOR),
+        color=lambda r: stage_color(r.stage),
         timeline="mark",
         mark_label=_stage,
         badge=_stage,
@@ -29,7 +29,7 @@ RECORD_VIEWS = {
         label="episode (truth)",
         describe=lambda r: f"episode #{r.episode} {r.kind} until {theme.format_time(r.end_t)}",
         subject=lambda r: "",
-        color=lambda r: theme.EPISODE_COLOR,
+        color=lambda r: EPISODE_COLOR,
         timeline="span",
         mark_label=lambda r: f"episode {r.kind}",
     ),
@@ -42,6 +42,12 @@ RECORD_VIEWS = {
 }
 
 PANEL = HealthPanel
+
+MESSAGE_COLORS = {
+    "hr": "#66CCEE",  # cyan: heart-rate samples
+    "ecg": "#AA3377",  # purple: an ECG strip, watch → phone
+    "alert": "#EE6677",  # red: an alert to the doctor
+}
 
 WHATIF_METRICS = (
     Metric("alerts", "doctor alerts", "", higher_is_better=None),
