@@ -152,3 +152,41 @@ def test_the_table_modules_import_no_qt():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compression_cards_get_devices_fit_from_the_function_the_caller_passes(tmp_path):
+    """models/ cannot compute devices_fit (it never imports the simulator): the lab takes it
+    from its caller (``python main.py compress`` passes simulator.recommend.devices_that_fit)."""
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from models.compress import lab
+    from models.compress.common import Splits
+    from simulator.recommend import devices_that_fit
+
+    x = np.zeros((4, 1, 8), np.float32)
+    y = np.array([0, 1, 0, 1])
+    source = lab.ModelSource(
+        "toy", "toy", ("a", "b"), (1, 8), lambda: nn.Linear(8, 2), lambda: Splits(x, y, x, y, x, y)
+    )
+    artifact = tmp_path / "toy.pt"
+    torch.save(nn.Linear(8, 2).state_dict(), artifact)
+    evaluation = lab.Evaluation(1.0, {"a": 1.0, "b": 1.0}, 0.1, 1.0, np.zeros((4, 2)))
+
+    def card_with(devices_fit):
+        bench = lab.Workbench(source, nn.Linear(8, 2), tmp_path, devices_fit=devices_fit)
+        return lab.make_card(
+            bench,
+            variant="fp32",
+            float_module=nn.Sequential(nn.Flatten(), nn.Linear(8, 2)),
+            artifact=artifact,
+            runtime="torch",
+            evaluation=evaluation,
+            recipe="test",
+            precision_per_layer={},
+        )
+
+    card = card_with(devices_that_fit)
+    assert card.devices_fit == devices_that_fit(card) and "smartwatch" in card.devices_fit
+    assert card_with(None).devices_fit == []
