@@ -687,7 +687,10 @@ class SmartHome(App):
             else self.params["indoor_frame_period_s"]
         )
         cost = estimate(dev.profile, MOTION_OPS_PER_FRAME, 0.0, "fp32", MOTION_BYTES_PER_FRAME / 2)
-        return cost.energy_j / period
+        # Frame differencing is a loop in the capture pipeline, not a call into a model
+        # runtime: it does not pay the profile's per-call overhead.
+        busy_s = cost.latency_s - dev.profile.compute_overhead_s
+        return cost.energy_j * busy_s / cost.latency_s / period
 
     def _wake(self, dev, gate_w: float) -> None:
         if dev.name in self._awake_since:
