@@ -83,7 +83,7 @@ def available(root: Path = ARTIFACTS_DIR) -> dict[str, list[str]]:
 
 def _describe(found: dict[str, list[str]]) -> str:
     return (
-        "; ".join(f"{m}: {', '.join(v)}" for m, v in found.items()) or "none (run `python -m models.train`)"
+        "; ".join(f"{m}: {', '.join(v)}" for m, v in found.items()) or "none (run `python main.py train all`)"
     )
 
 
