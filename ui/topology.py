@@ -439,6 +439,7 @@ class TopologyView(QGraphicsView):
         self.speed = 1.0  # the player's speed (badges last BADGE_WALL_S wall seconds)
         self._devices_version = -1
         self._legend_kinds = 0
+        self._legend_devices: list[str] = []
         self._flash: dict[str, tuple[QColor, float]] = {}
         theme.font_settings().changed.connect(self._refresh_all)
 
@@ -450,6 +451,8 @@ class TopologyView(QGraphicsView):
         self._flash.clear()
         self.positions = {}
         self._devices_version = -1
+        self._legend_devices = []
+        self._legend_kinds = 0
         self.dots = DotsItem()
         scene.addItem(self.dots)
         self.index = index
@@ -588,6 +591,10 @@ class TopologyView(QGraphicsView):
                     if text:
                         badge = (text, view.color(rec) if view.color else theme.DEFAULT_MARK_COLOR)
             item.set_badge(badge)
+        kinds = sorted({item.kind for name, item in self.devices.items() if present[name] and item.kind})
+        if kinds != self._legend_devices:
+            self._legend_devices = kinds
+            self.viewport().update()  # the legend lists the kinds of the devices in the home
         # links: up/down and a short flash for messages too quick to see as dots
         wall = time.perf_counter()
         if t > self.last_t and t - self.last_t < 3600:
@@ -643,7 +650,7 @@ class TopologyView(QGraphicsView):
             return x + fm.horizontalAdvance(text) + 10
 
         x = label(8.0, base, "devices:", muted=True)
-        for k in sorted({d.kind for d in self.index.devices.values() if d.kind}):
+        for k in self._legend_devices:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(theme.device_color(k))
             painter.drawRoundedRect(QRectF(x, base + 3, 11, h - 8), 2, 2)
