@@ -224,8 +224,9 @@ class TraceIndex:
         self.log_t: list[float] = []
         self.last_t = 0.0
         self.version = 0  # bumps whenever new records were consumed
-        # per record class: (structural handler, in log, step stops, own column, badge)
-        self._plans: dict[type, tuple[Callable | None, bool, bool, bool, bool]] = {}
+        # per record class: (structural handler, in log, step stops, own column, per-app
+        # column, badge)
+        self._plans: dict[type, tuple[Callable | None, bool, bool, bool, bool, bool]] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             BatterySample: self._on_battery,
             PowerState: self._on_power,
@@ -295,13 +296,15 @@ class TraceIndex:
         self.version += 1
         return self.n >= len(records)
 
-    def _plan(self, record_type: type) -> tuple[Callable | None, bool, bool, bool, bool]:
+    def _plan(self, record_type: type) -> tuple[Callable | None, bool, bool, bool, bool, bool]:
         view = VIEWS[record_type]
+        fields = getattr(record_type, "_fields", ())
         plan = (
             self._handlers.get(record_type),
             view.in_log,
             view.step,
             record_type not in _NO_COLUMN,
+            len(fields) > 1 and fields[1] == "app",  # an app's record (the app contract)
             view.badge is not None,
         )
         self._plans[record_type] = plan
@@ -310,7 +313,7 @@ class TraceIndex:
     def _consume(self, idx: int, r: Any) -> None:
         record_type = type(r)
         plan = self._plans.get(record_type) or self._plan(record_type)
-        handler, in_log, step, own_column, badge = plan
+        handler, in_log, step, own_column, per_app, badge = plan
         t = r.t
         self.last_t = t
         if in_log:
@@ -322,25 +325,20 @@ class TraceIndex:
             handler(r)
         if own_column:
             self._keep(record_type, r)
+            if per_app:
+                self._keep((record_type, r.app), r)
         if badge:
             subject = self.devices.get(VIEWS[record_type].subject(r))
             if subject is not None:
                 subject.badge_t.append(t)
                 subject.badge_rec.append(r)
 
-    def _keep(self, record_type: type, r: Any) -> None:
-        col = self.columns.get(record_type)
+    def _keep(self, key: Any, r: Any) -> None:
+        col = self.columns.get(key)
         if col is None:
-            col = self.columns[record_type] = RecordColumn()
+            col = self.columns[key] = RecordColumn()
         col.t.append(r.t)
         col.records.append(r)
-        app = getattr(r, "app", None)
-        if app is not None and record_type._fields[1] == "app":
-            col = self.columns.get((record_type, app))
-            if col is None:
-                col = self.columns[(record_type, app)] = RecordColumn()
-            col.t.append(r.t)
-            col.records.append(r)
 
     # ---- structural handlers (core records that shape devices, links and messages) -------
 

@@ -31,8 +31,11 @@ A view module defines any of these names (all optional):
     ``ui.theme.MESSAGE_KIND_COLORS`` (colour-blind safe: Paul Tol's palettes).
 
 Records at time ``t`` come from the session's trace index: ``session.index.column(cls,
-app_name)`` holds one app's records of class ``cls`` in time order (``.t``, ``.records``,
-``.until(t)``, ``.last_at(t)``).
+app_name)`` holds one app's records of class ``cls`` in time order (lists ``.t`` and
+``.records``; ``.count_at(t)``, ``.until(t)``, ``.last_at(t)``, ``.window(t0, t1)``);
+``session.index.devices[name]`` has a device's columns (``present_at(t)``,
+``manifest_at(t)``, ``soc_at(t)``…). Hooks must be cheap: the log calls ``describe`` for the
+rows on screen, the timeline and topology call theirs for what is visible, every frame.
 
 Example (``ui/apps/counter.py`` for an app of type ``counter`` that owns a ``Tick``
 record with fields ``t, app, device, count``)::

@@ -1,0 +1,371 @@
+"""View of the smart-home app (``simulator/apps/smart_home``): the chain view panel (each
+chain's stages as a graph, lit as the latest event travels through it, per-hop latency on
+the edges; the deploy as model bytes moving to the new device), its records in the log,
+timeline and topology, the home's clock beside the player's, and what-if numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from simulator.apps.smart_home import ChainHop, ChainStage, DeployPlan, PolicyChange, Truth
+from simulator.apps.smart_home.ground_truth import clock_s
+from simulator.trace import Message, ModelDeployed
+from ui import theme
+from ui.apps import Metric, RecordView
+
+# Outcome colours (colour-blind safe, Tol's palette): one meaning each in panel and log.
+OUTCOME_COLORS = {
+    "pass": "#228833",
+    "action": "#EE7733",
+    "stop": "#BBBBBB",
+    "skipped": "#CCDDAA",
+    "dropped": "#CC3311",
+    "broken": "#CC3311",
+    "dismissed": "#AA3377",
+}
+DEPLOY_COLOR = "#4477AA"
+POLICY_COLOR = "#AA3377"
+LIT_S = 20.0  # a run stays lit this long after its last step (simulated seconds)
+
+
+def _stage_text(r: ChainStage) -> str:
+    what = f"{r.model}:{r.variant} → {r.label} {r.score:.2f}" if r.model else r.detail
+    return f"{r.chain} #{r.run} {r.stage} on {r.device}: {r.outcome} ({what})"
+
+
+RECORD_VIEWS = {
+    ChainStage: RecordView(
+        label="chain stage",
+        describe=_stage_text,
+        color=lambda r: OUTCOME_COLORS.get(r.outcome, theme.DEFAULT_MARK_COLOR),
+        badge=lambda r: f"{r.chain}: {r.stage}" if r.outcome in ("pass", "action") and r.run else None,
+        step=False,
+        hidden_in_log=True,
+    ),
+    ChainHop: RecordView(
+        label="chain hop",
+        describe=lambda r: (
+            f"{r.chain} #{r.run} {r.stage_from}→{r.stage_to}: {r.size_bytes} B over {r.link} "
+            f"in {(r.end_t - r.t) * 1e3:.0f} ms ({r.status})"
+        ),
+        subject=lambda r: r.src,
+        step=False,
+        hidden_in_log=True,
+    ),
+    Truth: RecordView(
+        label="truth",
+        describe=lambda r: f"{r.where} sees {r.label} ({r.kind}) {r.detail}".strip(),
+        subject=lambda r: r.where,
+        step=False,
+        hidden_in_log=True,
+    ),
+    DeployPlan: RecordView(
+        label="deploy plan",
+        describe=lambda r: (
+            f"hub sends {r.model}:{r.variant} ({r.role}, {r.size_bytes / 1e3:.0f} kB) to "
+            f"{r.device}: {r.reason}"
+        ),
+        subject=lambda r: r.device,
+        color=lambda r: DEPLOY_COLOR,
+        timeline="mark",
+        mark_label=lambda r: f"deploy {r.variant}",
+        badge=lambda r: f"receiving {r.variant}",
+    ),
+    PolicyChange: RecordView(
+        label="policy",
+        describe=lambda r: f"{r.policy}: {r.state} ({r.detail})",
+        color=lambda r: POLICY_COLOR,
+        timeline="mark",
+        mark_label=lambda r: r.state,
+        badge=lambda r: f"{r.policy}: {r.state}",
+    ),
+}
+
+
+def _layout(stages: list[dict]) -> dict[str, tuple[int, int]]:
+    """(column, row) of each stage: depth from the source, siblings stacked."""
+    depth: dict[str, int] = {}
+    ids = {s["id"]: s for s in stages}
+
+    def d(stage_id: str) -> int:
+        if stage_id not in depth:
+            trigger = ids[stage_id]["trigger"]
+            depth[stage_id] = 0 if trigger not in ids else d(trigger) + 1
+        return depth[stage_id]
+
+    rows: dict[int, int] = {}
+    out = {}
+    for s in stages:
+        col = d(s["id"])
+        out[s["id"]] = (col, rows.get(col, 0))
+        rows[col] = rows.get(col, 0) + 1
+    return out
+
+
+class ChainView(QWidget):
+    """Every chain as a row of stage boxes joined by arrows; the latest run at the playhead
+    lights its stages by outcome, payloads in flight move along the edges, and each edge
+    carries that run's hop latency. Under them, the deploys as bytes moving to a device."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.session = None
+        self.app = ""
+        self.t = 0.0
+        self.setMinimumHeight(420)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def chains(self) -> list[dict]:
+        if self.session is None:
+            return []
+        return (self.session.trace.meta.get("chains") or {}).get(self.app, [])
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), QColor(theme.BACKGROUND))
+        chains = self.chains()
+        if not chains:
+            p.setPen(QColor(theme.MUTED_TEXT))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no chains")
+            return
+        index = self.session.index
+        stage_col = index.column(ChainStage, self.app)
+        hop_col = index.column(ChainHop, self.app)
+        recent = stage_col.window(self.t - 3600.0, self.t)
+        w = self.width()
+        box_w, box_h, gap_x = min(150.0, (w - 30) / 4.3), 46.0, 0.0
+        gap_x = (w - 20 - 4 * box_w) / 3 if w > 4 * box_w + 20 else 8.0
+        y = 6.0
+        small = theme.font(0.8)
+        for chain in chains:
+            places = _layout(chain["stages"])
+            n_rows = max(r for _, r in places.values()) + 1
+            runs = [r for r in recent if r.chain == chain["name"] and r.run]
+            run = runs[-1].run if runs else None
+            last_t = runs[-1].t if runs else -1e9
+            lit = run is not None and self.t - last_t <= LIT_S
+            by_stage = (
+                {r.stage: r for r in recent if r.chain == chain["name"] and r.run == run} if run else {}
+            )
+            hops = [
+                h for h in hop_col.window(self.t - 600.0, self.t) if h.chain == chain["name"] and h.run == run
+            ]
+            p.setFont(theme.font(0.9, bold=True))
+            p.setPen(QColor(theme.TEXT))
+            header = f"{chain['name']}  ·  {chain['qos']}"
+            if run is not None:
+                header += (
+                    f"  ·  run #{run} at {clock_label(self.session, self.app, runs[-1].trigger_t) or ''}"
+                )
+            p.drawText(QPointF(10, y + 12), header)
+            y += 18
+            centers = {}
+            for stage in chain["stages"]:
+                col, row = places[stage["id"]]
+                x0 = 10 + col * (box_w + gap_x)
+                y0 = y + row * (box_h + 8)
+                rect = QRectF(x0, y0, box_w, box_h)
+                centers[stage["id"]] = rect
+                record = by_stage.get(stage["id"])
+                color = (
+                    QColor(OUTCOME_COLORS.get(record.outcome, "#FFFFFF"))
+                    if (record and lit)
+                    else QColor("#FFFFFF")
+                )
+                p.setBrush(color)
+                p.setPen(QPen(QColor(theme.TEXT), 1.5 if record and lit else 1.0))
+                p.drawRoundedRect(rect, 6, 6)
+                p.setFont(small)
+                device = record.device if record else stage["device"]
+                task = stage["model"] or stage["action"]
+                if record and lit and record.model:
+                    task = f"{record.variant} → {record.label} {record.score:.2f}"
+                elif record and lit and record.outcome == "action":
+                    task = record.detail[:28]
+                p.setPen(QColor(theme.TEXT))
+                p.drawText(
+                    rect.adjusted(5, 2, -4, -2),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                    f"{stage['id']} @ {device}\n{task}",
+                )
+            for stage in chain["stages"]:
+                parent = centers.get(stage["trigger"])
+                if parent is None:
+                    continue
+                child = centers[stage["id"]]
+                a = QPointF(parent.right(), parent.center().y())
+                b = QPointF(child.left(), child.center().y())
+                edge_hops = [h for h in hops if h.stage_to == stage["id"]]
+                flying = [h for h in edge_hops if h.t <= self.t < h.end_t]
+                p.setPen(
+                    QPen(QColor(OUTCOME_COLORS["pass"] if flying else theme.LINK_COLOR), 3 if flying else 1.5)
+                )
+                p.drawLine(a, b)
+                p.setBrush(QColor(theme.LINK_COLOR))
+                p.drawEllipse(b, 3, 3)
+                if flying:
+                    h = flying[0]
+                    f = (self.t - h.t) / max(h.end_t - h.t, 1e-9)
+                    p.setBrush(QColor(OUTCOME_COLORS["action"]))
+                    p.drawEllipse(a + (b - a) * f, 6, 6)
+                if edge_hops and lit:
+                    span_ms = (max(h.end_t for h in edge_hops) - min(h.t for h in edge_hops)) * 1e3
+                    nbytes = edge_hops[0].size_bytes
+                    p.setPen(QColor(theme.TEXT))
+                    p.setFont(small)
+                    mid = (a + b) / 2
+                    p.drawText(QPointF(mid.x() - 30, mid.y() - 5), f"{span_ms:.0f} ms")
+                    p.drawText(
+                        QPointF(mid.x() - 30, mid.y() + 14),
+                        f"{nbytes / 1e3:.1f} kB" if nbytes >= 1000 else f"{nbytes} B",
+                    )
+            y += n_rows * (box_h + 8) + 6
+        self._draw_deploys(p, y)
+        p.end()
+
+    def _draw_deploys(self, p: QPainter, y: float) -> None:
+        index = self.session.index
+        plans = index.column(DeployPlan, self.app).until(self.t)
+        if not plans:
+            return
+        deployed = index.column(ModelDeployed).until(self.t) if hasattr(index, "column") else []
+        p.setFont(theme.font(0.9, bold=True))
+        p.setPen(QColor(theme.TEXT))
+        p.drawText(QPointF(10, y + 12), "deploys (hub → device)")
+        y += 18
+        w = self.width() - 20
+        for plan in plans[-3:]:
+            arrived = next(
+                (
+                    d.t
+                    for d in deployed
+                    if d.device == plan.device and d.variant == plan.variant and d.t >= plan.t
+                ),
+                None,
+            )
+            if arrived is None and plan.role == "emergency":
+                arrived = _message_end(self.session, plan)
+            done = arrived is not None and arrived <= self.t
+            fraction = 1.0 if done else 0.0
+            if arrived is not None and not done:
+                fraction = (self.t - plan.t) / max(arrived - plan.t, 1e-9)
+            elif arrived is None:
+                end = _message_end(self.session, plan)
+                fraction = 1.0 if end is None else min((self.t - plan.t) / max(end - plan.t, 1e-9), 1.0)
+            p.setPen(QPen(QColor(DEPLOY_COLOR), 1))
+            p.setBrush(QColor("#FFFFFF"))
+            p.drawRect(QRectF(10, y, w, 16))
+            p.setBrush(QColor(DEPLOY_COLOR))
+            p.drawRect(QRectF(10, y, w * max(0.0, min(fraction, 1.0)), 16))
+            took = f"{(arrived - plan.t) * 1e3:.0f} ms" if arrived is not None else "…"
+            p.setPen(QColor(theme.TEXT if fraction < 0.6 else "#FFFFFF"))
+            p.setFont(theme.font(0.8))
+            p.drawText(
+                QRectF(14, y, w - 8, 16),
+                Qt.AlignmentFlag.AlignVCenter,
+                f"{plan.model}:{plan.variant} → {plan.device}  {plan.size_bytes / 1e3:.0f} kB  {plan.role}  "
+                f"{'arrived in ' + took if done else 'sending'}",
+            )
+            y += 18
+            p.setPen(QColor(theme.MUTED_TEXT))
+            p.drawText(QRectF(14, y, w - 8, 28), Qt.TextFlag.TextWordWrap, plan.reason)
+            y += 30
+
+
+def _message_end(session: Any, plan: DeployPlan) -> float | None:
+    for m in session.trace.records[session.trace.index_at(plan.t - 1e-9) :]:
+        if type(m) is Message and m.msg_kind == "deploy" and m.size_bytes == plan.size_bytes:
+            return m.end_t
+        if m.t > plan.t + 60.0:
+            return None
+    return None
+
+
+class SmartHomePanel(QWidget):
+    """The smart-home app's dock panel: the switching state, the chain view, alert counts."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.session = None
+        self.app = ""
+        layout = QVBoxLayout(self)
+        self.title = QLabel("Smart home: inference chains")
+        self.title.setFont(theme.font(1.2, bold=True))
+        layout.addWidget(self.title)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setToolTip(
+            "Switching policy: where the doorbell's chain decides (probed round trip to the hub)"
+        )
+        layout.addWidget(self.status)
+        self.view = ChainView(self)
+        self.view.setToolTip(
+            "Each chain's stages; the latest run lit by outcome (green pass, orange action, grey stop, "
+            "red dropped); edge labels: that run's hop latency and payload bytes"
+        )
+        layout.addWidget(self.view, 1)
+        self.counts = QLabel("")
+        self.counts.setWordWrap(True)
+        layout.addWidget(self.counts)
+
+    def set_session(self, session: Any, app_name: str = "") -> None:
+        self.session = self.view.session = session
+        self.app = self.view.app = app_name
+        self.title.setText(f"Smart home · {app_name}: inference chains" if app_name else "Smart home")
+        self.refresh(0.0)
+
+    def refresh(self, t: float) -> None:
+        self.view.t = t
+        self.view.update()
+        if self.session is None:
+            return
+        policy = self.session.index.column(PolicyChange, self.app).last_at(t)
+        clock = clock_label(self.session, self.app, t) or ""
+        state = "doorbell chain: the hub confirms"
+        if policy is not None and policy.policy == "switching" and policy.state == "local":
+            state = f"{policy.device} decides locally: {policy.detail}"
+        self.status.setText(f"{clock} · {state}")
+        actions = [
+            r for r in self.session.index.column(ChainStage, self.app).until(t) if r.outcome == "action"
+        ]
+        per_chain: dict[str, int] = {}
+        for r in actions:
+            per_chain[r.chain] = per_chain.get(r.chain, 0) + 1
+        self.counts.setText(
+            "actions so far: " + (", ".join(f"{c} {n}" for c, n in per_chain.items()) or "none")
+        )
+
+
+PANEL = SmartHomePanel
+
+WHATIF_METRICS = (
+    Metric("alerts", "security alerts", "", higher_is_better=None),
+    Metric("misses", "deadline misses", "", higher_is_better=False),
+    Metric("actions", "chain actions", "", higher_is_better=None),
+)
+
+
+def whatif_metrics(session: Any, app_name: str, t: float) -> dict[str, float | None]:
+    stages = session.index.column(ChainStage, app_name).until(t)
+    security = {"doorbell", "indoor"}
+    return {
+        "alerts": sum(1 for r in stages if r.outcome == "action" and r.chain in security),
+        "misses": sum(1 for r in stages if r.missed and r.outcome != "skipped"),
+        "actions": sum(1 for r in stages if r.outcome == "action"),
+    }
+
+
+def clock_label(session: Any, app_name: str, t: float) -> str | None:
+    """The home's wall clock at ``t`` (the scenario starts at the app's ``start_clock``)."""
+    start = "18:00"
+    for app in session.trace.meta.get("apps") or []:
+        if app.get("name") == app_name and app.get("start_clock"):
+            start = app["start_clock"]
+    seconds = (clock_s(start, 0.0) + t) % 86400.0
+    return f"{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
