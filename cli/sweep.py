@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 EXAMPLE = (
@@ -35,17 +36,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     grid = parse_grid(args.set or [])
     seeds = parse_seeds(args.seeds)
     out = Path(args.out) if args.out else _out_dir(scenario, grid, seeds)
-    table = run_sweep(
-        scenario,
-        grid,
-        seeds,
-        backend=args.backend,
-        workers=args.workers,
-        address=args.address,
-        out=out,
-        progress=not args.quiet,
-        traces=args.traces,
-    )
+    try:
+        table = run_sweep(
+            scenario,
+            grid,
+            seeds,
+            backend=args.backend,
+            workers=args.workers,
+            address=args.address,
+            out=out,
+            progress=not args.quiet,
+            traces=args.traces,
+        )
+    except KeyboardInterrupt:
+        done = sum(1 for _ in open(out / "runs.jsonl")) if (out / "runs.jsonl").exists() else 0
+        print(f"\n  {done} runs are in {out}; the same command resumes from there", file=sys.stderr)
+        raise
     if args.json:
         print(json.dumps(table.stats(_patterns(args.metrics)), indent=2))
     else:

@@ -117,6 +117,24 @@ def test_serial_and_process_pool_rows_are_identical_and_written(tmp_path):
     assert [comparable(r) for r in load_table(tmp_path / "pool")] == [comparable(r) for r in serial]
 
 
+def test_a_killed_worker_process_costs_a_retry_not_the_sweep():
+    import multiprocessing
+
+    killed: list[int] = []
+
+    def kill_a_worker(row: dict) -> None:
+        if not killed:
+            worker = next(p for p in multiprocessing.active_children() if p.name.startswith("SpawnProcess"))
+            os.kill(worker.pid, signal.SIGKILL)
+            killed.append(worker.pid)
+
+    seeds = [1, 2, 3, 4]
+    table = run_sweep(SCENARIO, GRID, seeds, backend="local", workers=2, progress=kill_a_worker)
+    assert killed and table.timing["workers"] >= 3  # a second pool took over
+    reference = run_sweep(SCENARIO, GRID, seeds, backend="serial")
+    assert [comparable(r) for r in table] == [comparable(r) for r in reference]
+
+
 def test_models_are_loaded_once_per_worker_not_once_per_run():
     from models import runtime
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import ray
 
 from simulator.sweep.grid import RunSpec
+from simulator.sweep.run import SweepPlan, died_row
 from simulator.sweep.worker import execute_run, warm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,10 +30,8 @@ def _run(models: list, scenario: str, job: RunSpec, run_dir: str | None):
     return execute_run(scenario, job, run_dir)
 
 
-def run_ray(scenario, jobs: list[RunSpec], models: list, workers, address, run_dir, on_result) -> None:
-    """Run ``jobs`` on Ray, ``workers`` tasks at a time (default: the cluster's CPUs)."""
-    from simulator.sweep.run import died_row
-
+def run_ray(plan: SweepPlan) -> None:
+    """Run the plan's jobs as Ray tasks, ``workers`` at a time (default: the cluster's CPUs)."""
     started_here = False
     if not ray.is_initialized():
         options = dict(
@@ -40,21 +39,21 @@ def run_ray(scenario, jobs: list[RunSpec], models: list, workers, address, run_d
             logging_level=logging.WARNING,
             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
         )
-        if address:
-            ray.init(address=address, **options)
+        if plan.address:
+            ray.init(address=plan.address, **options)
         else:
-            ray.init(address="local", num_cpus=workers or os.cpu_count(), **options)
+            ray.init(address="local", num_cpus=plan.workers or os.cpu_count(), **options)
         started_here = True
     try:
         task = ray.remote(num_cpus=1, max_retries=1)(_run)
-        capacity = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        queue = iter(jobs)
+        capacity = plan.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        queue = iter(plan.jobs)
         pending: dict = {}
 
         def submit_next() -> None:
             job = next(queue, None)
             if job is not None:
-                pending[task.remote(models, scenario, job, run_dir(job))] = job
+                pending[task.remote(plan.models, plan.scenario, job, plan.run_dir(job))] = job
 
         for _ in range(capacity * IN_FLIGHT_PER_WORKER):
             submit_next()
@@ -65,7 +64,7 @@ def run_ray(scenario, jobs: list[RunSpec], models: list, workers, address, run_d
                 row, timing = ray.get(ref)
             except ray.exceptions.RayError as exc:  # the worker died (a run's own errors are rows)
                 row, timing = died_row(job, type(exc).__name__), {}
-            on_result(row, timing)
+            plan.on_result(row, timing)
             submit_next()
     finally:
         if started_here:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +31,20 @@ BACKENDS = ("local", "serial", "ray")
 #: a run whose worker process died is tried this many times before it is recorded as failed
 MAX_ATTEMPTS = 2
 
-OnResult = Callable[[dict[str, Any], dict[str, float]], None]
-RunDir = Callable[[RunSpec], str | None]
+
+@dataclass
+class SweepPlan:
+    """What a backend gets: the runs to do, the models its workers load once, and the
+    callbacks that name a run's folder (``None``: no traces) and take each finished row
+    with its worker timing (in the caller's process, one at a time)."""
+
+    scenario: str
+    jobs: list[RunSpec]
+    models: list[tuple[str, str]]
+    workers: int | None
+    address: str | None
+    run_dir: Callable[[RunSpec], str | None]
+    on_result: Callable[[dict[str, Any], dict[str, float]], None]
 
 
 def died_row(job: RunSpec, why: str) -> dict[str, Any]:
@@ -39,33 +53,38 @@ def died_row(job: RunSpec, why: str) -> dict[str, Any]:
     return row
 
 
-def run_serial(
-    scenario: str, jobs: list[RunSpec], models: list, workers: int | None, address: str | None,
-    run_dir: RunDir, on_result: OnResult,
-) -> None:  # fmt: skip
+def run_serial(plan: SweepPlan) -> None:
     """Every run in this process, one after the other (models loaded once, here)."""
+    warm(plan.models)
+    for job in plan.jobs:
+        plan.on_result(*execute_run(plan.scenario, job, plan.run_dir(job)))
+
+
+def _pool_worker(models: list) -> None:
+    """A pool worker ignores Ctrl-C (the parent stops the sweep; a run in progress ends
+    normally instead of each worker printing a traceback), then loads the models."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm(models)
-    for job in jobs:
-        on_result(*execute_run(scenario, job, run_dir(job)))
 
 
-def run_local(
-    scenario: str, jobs: list[RunSpec], models: list, workers: int | None, address: str | None,
-    run_dir: RunDir, on_result: OnResult,
-) -> None:  # fmt: skip
+def run_local(plan: SweepPlan) -> None:
     """A spawn-based process pool of ``workers`` (default: CPU count) processes, each
     loading the models once in its initializer. If a worker process dies (a crash, not an
     exception: those are rows), the pool is rebuilt and its unfinished runs tried again."""
     context = multiprocessing.get_context("spawn")  # no fork after torch/ORT threads exist
-    size = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    size = max(1, min(plan.workers or os.cpu_count() or 1, len(plan.jobs)))
     attempts: Counter[RunSpec] = Counter()
-    pending = list(jobs)
+    pending = list(plan.jobs)
     while pending:
         broken: list[tuple[RunSpec, str]] = []
-        pool = ProcessPoolExecutor(size, mp_context=context, initializer=warm, initargs=(models,))
+        pool = ProcessPoolExecutor(
+            size, mp_context=context, initializer=_pool_worker, initargs=(plan.models,)
+        )
         finished = False
         try:
-            futures = {pool.submit(execute_run, scenario, job, run_dir(job)): job for job in pending}
+            futures = {
+                pool.submit(execute_run, plan.scenario, job, plan.run_dir(job)): job for job in pending
+            }
             for future in as_completed(futures):
                 job = futures[future]
                 try:
@@ -73,7 +92,7 @@ def run_local(
                 except BrokenProcessPool as exc:
                     broken.append((job, str(exc) or "broken pool"))
                     continue
-                on_result(row, timing)
+                plan.on_result(row, timing)
             finished = True
         finally:
             pool.shutdown(wait=finished, cancel_futures=True)
@@ -81,7 +100,7 @@ def run_local(
         for job, why in broken:
             attempts[job] += 1
             if attempts[job] >= MAX_ATTEMPTS:
-                on_result(died_row(job, why), {})
+                plan.on_result(died_row(job, why), {})
             else:
                 pending.append(job)
 
@@ -165,7 +184,8 @@ def run_sweep(
 
     started_at, started = time.time(), time.perf_counter()
     if todo:
-        _backend(backend)(str(scenario.resolve()), todo, models, workers, address, run_dir, on_result)
+        plan = SweepPlan(str(scenario.resolve()), todo, models, workers, address, run_dir, on_result)
+        _backend(backend)(plan)
     timing = {"total_s": time.perf_counter() - started, "runs": float(len(todo))}
     if timings:
         timing["setup_s"] = min(t["ready_at"] for t in timings) - started_at
