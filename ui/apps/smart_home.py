@@ -31,6 +31,7 @@ OUTCOME_COLORS = {
 DEPLOY_COLOR = "#4477AA"
 POLICY_COLOR = "#AA3377"
 LIT_S = 20.0  # a run stays lit this long after its last step (simulated seconds)
+DEPLOY_SHOWN_S = 600.0  # a deploy stays in the chain view this long after it started
 
 
 def _stage_text(r: ChainStage) -> str:
@@ -139,9 +140,10 @@ class ChainView(QWidget):
         hop_col = index.column(ChainHop, self.app)
         recent = stage_col.window(self.t - 3600.0, self.t)
         w = self.width()
-        box_w, box_h, gap_x = min(150.0, (w - 30) / 4.3), 46.0, 0.0
-        gap_x = (w - 20 - 4 * box_w) / 3 if w > 4 * box_w + 20 else 8.0
-        y = 6.0
+        columns = max(max(c for c, _ in _layout(chain["stages"]).values()) + 1 for chain in chains)
+        gap_x, box_h = 64.0, 50.0
+        box_w = max((w - 20 - gap_x * (columns - 1)) / columns, 60.0)
+        y = self._draw_deploys(p, 6.0)  # a recent deploy first: bytes moving to the new device
         small = theme.font(0.8)
         for chain in chains:
             places = _layout(chain["stages"])
@@ -185,7 +187,7 @@ class ChainView(QWidget):
                 device = record.device if record else stage["device"]
                 task = stage["model"] or stage["action"]
                 if record and lit and record.model:
-                    task = f"{record.variant} → {record.label} {record.score:.2f}"
+                    task = f"{record.variant}\n→ {record.label} {record.score:.2f}"
                 elif record and lit and record.outcome == "action":
                     task = record.detail[:28]
                 p.setPen(QColor(theme.TEXT))
@@ -226,21 +228,22 @@ class ChainView(QWidget):
                         f"{nbytes / 1e3:.1f} kB" if nbytes >= 1000 else f"{nbytes} B",
                     )
             y += n_rows * (box_h + 8) + 6
-        self._draw_deploys(p, y)
         p.end()
 
-    def _draw_deploys(self, p: QPainter, y: float) -> None:
+    def _draw_deploys(self, p: QPainter, y: float) -> float:
+        """The deploys of the last ``DEPLOY_SHOWN_S`` (bytes moving hub → device); returns
+        the height used."""
         index = self.session.index
-        plans = index.column(DeployPlan, self.app).until(self.t)
+        plans = index.column(DeployPlan, self.app).window(self.t - DEPLOY_SHOWN_S, self.t)
         if not plans:
-            return
+            return y
         deployed = index.column(ModelDeployed).until(self.t) if hasattr(index, "column") else []
         p.setFont(theme.font(0.9, bold=True))
         p.setPen(QColor(theme.TEXT))
         p.drawText(QPointF(10, y + 12), "deploys (hub → device)")
         y += 18
         w = self.width() - 20
-        for plan in plans[-3:]:
+        for plan in plans[-2:]:
             arrived = next(
                 (
                     d.t
@@ -276,6 +279,7 @@ class ChainView(QWidget):
             p.setPen(QColor(theme.MUTED_TEXT))
             p.drawText(QRectF(14, y, w - 8, 28), Qt.TextFlag.TextWordWrap, plan.reason)
             y += 30
+        return y + 4
 
 
 def _message_end(session: Any, plan: DeployPlan) -> float | None:

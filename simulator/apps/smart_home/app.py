@@ -178,6 +178,21 @@ class SmartHome(App):
                 else:
                     chain["children"][stage["trigger"]].append(stage)
             chain["priority"] = chain_schema.QOS_PRIORITY[chain["qos"]]
+        # The chains' graphs travel with the trace, so a view can draw them from a saved file.
+        sim.trace.meta.setdefault("chains", {})[name] = [
+            {
+                "name": c["name"],
+                "qos": c["qos"],
+                "stages": [
+                    {
+                        k: s[k]
+                        for k in ("id", "trigger", "device", "model", "variant", "action", "when", "fallback")
+                    }
+                    for s in c["stages"]
+                ],
+            }
+            for c in self.chains
+        ]
 
     # -- set-up -------------------------------------------------------------------------
     def start(self) -> None:
