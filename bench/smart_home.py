@@ -101,7 +101,7 @@ def main() -> None:
     }
 
     fixed, _ = night(args.seed, switching=False)
-    print("\nSwitching under the degraded door Wi-Fi (20:00-21:00: 200 ms latency, 0.4 Mbps, 5 % loss)")
+    print("\nSwitching under the degraded door Wi-Fi (20:00-21:00: 250 ms latency, 0.2 Mbps, 5 % loss)")
     print(
         f"  {'switching':<10} {'alerts':>6} {'recall':>6} {'misses':>6} {'confirm p95 ms':>15} {'e2e p95 ms':>11} {'e2e max ms':>11}"
     )
