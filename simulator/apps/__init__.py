@@ -13,6 +13,7 @@ from simulator.apps.base import App
 
 APP_MODULES = {
     "health_escalation": "simulator.apps.health",
+    "federated": "simulator.apps.federated.app",
     "smart_home": "simulator.apps.smart_home",
 }
 
