@@ -73,6 +73,10 @@ def test_seeds_and_set_items_parse():
         VARIANT: ["fp32", "int8"],
         "apps.health.params.flag_threshold": [0.4],
     }
+    assert parse_grid(["links.watch-phone.loss=1e-3,0.02", "duration=10:30"]) == {
+        "links.watch-phone.loss": [0.001, 0.02],
+        "duration": ["10:30"],  # a clock time, not YAML's base-60 number 630
+    }
     for bad in ("1-", "3-1", "a"):
         with pytest.raises(SpecError, match="--seeds"):
             parse_seeds(bad)
@@ -275,3 +279,18 @@ def test_the_example_answers_its_question_with_error_bars():
     assert fp32.count("±") == 4 and "12213" in fp32  # the card's bytes beside the answers
     paired = lines[lines.index("paired with FP32 on the same days (variant − fp32):") + 1]
     assert paired.startswith("sparse75") and paired.count("±") == 4
+
+
+def test_only_the_ray_backend_imports_ray():
+    import ast
+
+    importers = []
+    for package in ("simulator", "models", "ui", "cli", "scenarios", "examples", "bench"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                if any(name.split(".")[0] == "ray" for name in names):
+                    importers.append(str(path.relative_to(ROOT)))
+    assert sorted(set(importers)) == ["simulator/sweep/ray_backend.py"]

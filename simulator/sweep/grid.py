@@ -69,8 +69,18 @@ def point_label(overrides: dict[str, Any], grid_keys: list[str] | None = None) -
     return text or "(scenario as is)"
 
 
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
+_EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
 def parse_value(text: str) -> Any:
-    """A ``--set`` value as YAML reads it (``0.4`` a number, ``int8`` text, ``true`` a bool)."""
+    """A ``--set`` value as YAML reads it (``0.4`` a number, ``int8`` text, ``true`` a bool),
+    except that ``1e-3`` is a number (YAML 1.1 wants ``1.0e-3``) and ``10:30`` a clock time
+    (YAML 1.1 reads it as 630, base 60)."""
+    if _CLOCK.match(text):
+        return text
+    if _EXPONENT.match(text):
+        return float(text)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
