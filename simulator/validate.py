@@ -170,9 +170,11 @@ def check(schema: Any, value: Any, where: str = "") -> Any:
     return out
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """Safe loader with YAML 1.2 scalars: ``1e-4`` and ``3.2e9`` are numbers and only
-    ``true``/``false`` are booleans (YAML 1.1 reads the power state ``off`` as false)."""
+    ``true``/``false`` are booleans (YAML 1.1 reads the power state ``off`` as false).
+    LibYAML's parser where PyYAML has it: the pure-Python one took 0.11 s for a 315-line
+    scenario, a third of ``python main.py list``; the parsed values are the same."""
 
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
