@@ -17,8 +17,9 @@ A view module defines any of these names (all optional):
     The app's panel, one per app instance, docked on the right in a tab titled by the app's
     name. The window calls ``PANEL(parent)``, then ``panel.set_session(session, app_name)``
     (``session`` is a :class:`ui.session.Session`, or ``None`` to clear) and
-    ``panel.refresh(t)`` a few times a second (recompute only when something new was
-    reached: compare ``bisect`` counts of your records, as ``ui/health_panel.py`` does).
+    ``panel.refresh(t)`` a few times a second while its tab is shown, and when it is
+    shown (recompute only when something new was reached: compare counts of your
+    records, as ``ui/health_panel.py`` does).
 ``clock_label(session, app_name, t) -> str | None``
     A few words shown beside the clock at time ``t`` (``"wearer: exercise"``).
 ``WHATIF_METRICS: tuple[Metric, ...]`` and ``whatif_metrics(session, app_name, t) -> dict``
