@@ -1,6 +1,8 @@
 """The smart-home app: chains fire on the ground truth, gating cuts detector calls, deploys
 arrive before serving, a device leaving re-homes or breaks chains, switching under a
-degraded link, determinism, and one bad input per chain field (exit 2 naming the field)."""
+degraded link, the reserved accelerator share, determinism, and one bad input per chain
+field (exit 2 naming the field). The module's runs share one cache folder of their own
+(``HOMETWIN_CACHE``), empty when the module starts."""
 
 from __future__ import annotations
 
@@ -40,8 +42,15 @@ def short_sim(seed: int = 3, **overrides) -> Simulation:
     return Simulation.from_file(SCENARIO, seed=seed, overrides={**BUSY, **overrides})
 
 
+@pytest.fixture(scope="module", autouse=True)
+def empty_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOMETWIN_CACHE", str(tmp_path_factory.mktemp("hometwin-cache")))
+        yield
+
+
 @pytest.fixture(scope="module")
-def night() -> Simulation:
+def night(empty_cache) -> Simulation:
     return short_sim().run()
 
 
@@ -111,6 +120,69 @@ def test_motion_gating_cuts_detector_calls_and_camera_energy():
     energy_on = on["chains"]["indoor"]["energy_j_by_device"]["camera"]
     energy_off = off["chains"]["indoor"]["energy_j_by_device"]["camera"]
     assert energy_off > 2 * energy_on
+
+
+def _reindexed(triggers: list[float], share: float) -> dict:
+    """The short night with a best-effort batch of 1,000 frames started on the hub 0.2 s
+    before each doorbell run began (≈ 2 s of its compute)."""
+    sim = short_sim(**{"apps.home.params.reserved_share": share})
+    app = sim.apps[0]
+    chain = next(c for c in app.chains if c["name"] == "clip_index")
+
+    def reindex(at_s: float):
+        yield sim.env.timeout(at_s)
+        yield from app.best_effort_batch(app.hub, app.hub.models["camera_detector"], 1000, chain)
+
+    for t in triggers:
+        sim.env.process(reindex(t - 0.2))
+    return sim.run().summary()["home"]["chains"]["doorbell"]
+
+
+def test_reserved_share_lowers_the_security_chains_worst_hub_wait(night):
+    triggers = sorted(
+        {
+            r.trigger_t
+            for r in stages(night, "doorbell")
+            if r.run and r.stage == "detect" and r.outcome == "pass"
+        }
+    )
+    hub_confirms = [r for r in stages(night, "doorbell") if r.stage == "confirm" and r.device == "hub"]
+    assert triggers and hub_confirms
+    reserved, unreserved = _reindexed(triggers, 0.25), _reindexed(triggers, 0.0)
+    slice_s = night.apps[0].params["best_effort_slice_s"]
+    with_share, without = reserved["compute_wait_s"]["confirm"], unreserved["compute_wait_s"]["confirm"]
+    assert with_share["n"] == without["n"] >= 1
+    assert with_share["max"] <= slice_s + 1e-6  # at most one slice of the batch
+    assert without["max"] > 0.5  # the whole batch: past the confirm's 500 ms deadline
+    assert unreserved["deadline_misses_by_stage"].get("confirm", 0) > reserved[
+        "deadline_misses_by_stage"
+    ].get("confirm", 0)
+
+
+def test_cache_gives_the_same_night_and_skips_inputs_and_models(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOMETWIN_CACHE", "off")
+    fresh = short_sim(duration="40min").run()
+    monkeypatch.setenv("HOMETWIN_CACHE", str(tmp_path))
+    cold = short_sim(duration="40min").run()
+    assert list((tmp_path / "smart_home").glob("*/*.npz"))
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a warm run must not generate inputs or run a model")
+
+    from simulator.apps.smart_home import inputs, streams
+    from simulator.apps.smart_home.app import SmartHome
+
+    for target, name in ((inputs.CameraScene, "frame"), (inputs.CameraScene, "empty_motion_frames")):
+        monkeypatch.setattr(target, name, refuse)
+    for name in ("wrist_windows", "speech_windows"):
+        monkeypatch.setattr(streams, name, refuse)
+    monkeypatch.setattr(SmartHome, "_predictor", refuse)
+    warm = short_sim(duration="40min").run()
+    assert fresh.trace.records == cold.trace.records == warm.trace.records
+    wall = "wall_model_s"  # host wall time: the one number allowed to differ
+    assert {k: v for k, v in fresh.summary()["home"].items() if k != wall} == {
+        k: v for k, v in warm.summary()["home"].items() if k != wall
+    }
 
 
 def test_same_seed_same_trace_and_another_seed_differs():

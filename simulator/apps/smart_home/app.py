@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from simulator.apps.base import App
+from simulator.apps.smart_home import cache, ground_truth, streams
 from simulator.apps.smart_home import chains as chain_schema
-from simulator.apps.smart_home import ground_truth, streams
 from simulator.apps.smart_home.gating import MOTION_BYTES_PER_FRAME, MOTION_OPS_PER_FRAME
 from simulator.apps.smart_home.inputs import Speakers
 from simulator.apps.smart_home.metrics import smart_home_metrics
@@ -158,6 +158,8 @@ class SmartHome(App):
         self.model_s = 0.0  # wall time of model work inside the event loop
         self._predictors: dict[tuple[str, str], Any] = {}
         self._verdicts: dict[tuple[str, str, str, int], tuple[str, float]] = {}
+        self._verdicts_loaded: set[tuple[str, str, str]] = set()
+        self._unsaved: dict[tuple[str, str, str], tuple[Any, streams.Stream]] = {}
         self._serving: dict[tuple[str, str], Any] = {}  # (device, model) → card serving
         self._emergency: dict[tuple[str, str], Any] = {}  # (device, model) → card kept for re-checks
         self._plans: dict[tuple[str, str], dict[str, Any]] = {}
@@ -401,7 +403,9 @@ class SmartHome(App):
         return self._predictors[key]
 
     def _run_model(self, card, stream: streams.Stream, indexes: list[int]) -> None:
-        """Real inference of ``card`` on inputs ``indexes`` of ``stream``, in chunks."""
+        """Real inference of ``card`` on inputs ``indexes`` of ``stream``, in chunks (outputs
+        the cache already holds are taken from it)."""
+        self._load_verdicts(card, stream)
         todo = [k for k in indexes if (card.model, card.variant, stream.device, k) not in self._verdicts]
         if not todo:
             return
@@ -413,6 +417,38 @@ class SmartHome(App):
             best = probabilities.argmax(axis=1)
             for k, b, row in zip(chunk, best.tolist(), probabilities.tolist(), strict=True):
                 self._verdicts[(card.model, card.variant, stream.device, k)] = (classes[b], round(row[b], 4))
+        self._unsaved[(card.model, card.variant, stream.device)] = (card, stream)
+
+    def _verdicts_key(self, card, stream: streams.Stream) -> str:
+        return cache.digest("verdicts", stream.key, cache.card_fingerprint(card))
+
+    def _load_verdicts(self, card, stream: streams.Stream) -> None:
+        """Put the outputs of ``card`` on ``stream`` that the cache holds into ``_verdicts`` (once)."""
+        what = (card.model, card.variant, stream.device)
+        if what in self._verdicts_loaded:
+            return
+        self._verdicts_loaded.add(what)
+        hit = cache.load("verdicts", self._verdicts_key(card, stream))
+        if hit is None:
+            return
+        classes = card.classes
+        for k, c, score in zip(
+            hit["index"].tolist(), hit["label"].tolist(), hit["score"].tolist(), strict=True
+        ):
+            self._verdicts[(*what, k)] = (classes[c], score)
+
+    def _save_verdicts(self) -> None:
+        """Store the model outputs computed since the last save (all of each card × stream)."""
+        for (model, variant, device), (card, stream) in self._unsaved.items():
+            rows = sorted(
+                (key[3], card.classes.index(label), score)
+                for key, (label, score) in self._verdicts.items()
+                if key[:3] == (model, variant, device)
+            )
+            index, label, score = (np.array(column) for column in zip(*rows, strict=True))
+            arrays = {"index": index.astype(np.int64), "label": label.astype(np.int64), "score": score}
+            cache.save("verdicts", self._verdicts_key(card, stream), arrays)
+        self._unsaved.clear()
 
     def verdict(self, card, stream: streams.Stream, k: int) -> tuple[str, float]:
         """The real output (class, score) of ``card`` on input ``k`` of ``stream``."""
@@ -431,9 +467,18 @@ class SmartHome(App):
     def _prepare_verdicts(self) -> None:
         """Batch the model work of the night before it starts: every gated input through
         its source stage's variant, and those that pass its condition through each later
-        model stage's variants (and the emergency ones), wherever the stage may be placed."""
+        model stage's variants (and the emergency ones), wherever the stage may be placed;
+        a timer stage's variant through every gated input of the camera it analyses. The
+        outputs go to (or come from) the cache."""
         for chain in self.chains:
             source = chain["source"]
+            if source["trigger"] == "timer":
+                stream = self.streams.get(source["input_from"])
+                if stream is not None:
+                    gated = [k for k in range(len(stream)) if stream.gated[k]]
+                    for card in self._cards_for(source["device"], source["model"]):
+                        self._run_model(card, stream, gated)
+                continue
             stream = self.streams.get(source["device"])
             if stream is None:
                 continue
@@ -458,6 +503,7 @@ class SmartHome(App):
                 for device in {stage["device"], stage["fallback"]} - {None}:
                     for card in self._cards_for(device, stage["model"]):
                         self._run_model(card, stream, inputs)
+        self._save_verdicts()
 
     # -- the world ---------------------------------------------------------------------
     def _ground_truth(self):
@@ -762,7 +808,7 @@ class SmartHome(App):
             started = self.env.now
             labels = [self.verdict(card, stream, k)[0] for k in batch]
             found = {c: labels.count(c) for c in sorted(set(labels))}
-            energy = yield from self._sliced(dev, card, len(batch), chain)
+            energy = yield from self.best_effort_batch(dev, card, len(batch), chain)
             self._stage_record(
                 chain,
                 run,
@@ -778,10 +824,12 @@ class SmartHome(App):
                 f"{len(batch)} frames: " + ", ".join(f"{v} {c}" for c, v in found.items()),
             )
 
-    def _sliced(self, dev, card, n: int, chain: dict):
-        """Run ``n`` windows of best-effort work in slices of at most
-        ``best_effort_slice_s``, idling ``share / (1 − share)`` of each slice after it, so
-        real-time calls wait at most one slice (generator; returns the energy)."""
+    def best_effort_batch(self, dev, card, n: int, chain: dict):
+        """Run ``n`` windows of ``card`` on device ``dev`` for ``chain``: a best-effort
+        chain's batch runs in slices of at most ``best_effort_slice_s``, idling
+        ``share / (1 − share)`` of each slice after it, so real-time calls wait at most one
+        slice (``reserved_share``); a real-time chain's runs as one call (generator;
+        returns the energy)."""
         share = self.params["reserved_share"] if chain["qos"] not in chain_schema.REAL_TIME else 0.0
         per_window_s = dev.cost(card, 1).latency_s
         size = n if share <= 0 else max(1, int(self.params["best_effort_slice_s"] / max(per_window_s, 1e-9)))
@@ -1129,6 +1177,7 @@ class SmartHome(App):
         return {"inputs": len(inside), "gated": sum(1 for k in inside if stream.gated[k])}
 
     def metrics(self, trace, end_s: float) -> dict[str, Any]:
+        self._save_verdicts()  # outputs computed in the loop, off the prepared plan
         out = smart_home_metrics(self, trace, end_s)
         out["wall_model_s"] = round(self.model_s, 3)
         if getattr(self, "unavailable", None):

@@ -67,7 +67,35 @@ def _positives(
     return out, classes
 
 
-def chain_metrics(app: SmartHome, chain: dict, records: list, end_s: float) -> dict[str, Any]:
+def compute_waits(
+    chain: dict, stages: list[ChainStage], hops: list[ChainHop], ended: dict
+) -> dict[str, list]:
+    """Per model stage: how long each run's input waited for the device's compute unit
+    (the ``Inference`` start minus the input's arrival: the last hop into the stage, else
+    the stage's start). ``ended`` maps (device, end time) to the ``Inference`` that ended
+    then (a stage's record is written the instant its inference ends). Stages that take
+    the sensor's next input (they wait for it, not for the unit) are left out."""
+    arrived: dict[tuple[int, str], float] = {}
+    for h in hops:
+        key = (h.run, h.stage_to)
+        arrived[key] = max(arrived.get(key, h.end_t), h.end_t)
+    waits: dict[str, list[float]] = defaultdict(list)
+    by_id = chain["by_id"]
+    for r in stages:
+        stage = by_id.get(r.stage.removesuffix(" re-check"))
+        if not r.model or r.energy_j <= 0 or stage is None or stage["input"] != "same":
+            continue
+        inference = ended.get((r.device, r.t))
+        if inference is None or inference.model != r.model:
+            continue
+        start = arrived.get((r.run, r.stage), r.start_t) if r.run else r.start_t
+        waits[r.stage].append(max(inference.t - start, 0.0))
+    return waits
+
+
+def chain_metrics(
+    app: SmartHome, chain: dict, records: list, end_s: float, ended: dict | None = None
+) -> dict[str, Any]:
     name = chain["name"]
     source = chain["source"]
     stages = [r for r in records if type(r) is ChainStage and r.chain == name]
@@ -135,6 +163,7 @@ def chain_metrics(app: SmartHome, chain: dict, records: list, end_s: float) -> d
         "end_to_end_s": _stats([r.t - r.trigger_t for r in alerts.values()]),
         "per_hop_s": {k: _stats(v) for k, v in per_hop.items()},
         "per_stage_s": {k: _stats(v) for k, v in per_stage.items()},
+        "compute_wait_s": {k: _stats(v) for k, v in compute_waits(chain, stages, hops, ended or {}).items()},
         "deadline_misses": sum(misses.values()),
         "deadline_misses_by_stage": dict(misses),
         "bytes_per_hop": dict(hop_bytes),
@@ -251,7 +280,8 @@ def _attribute(parts: dict[str, float], record: PowerState, seconds: float, prof
 
 def smart_home_metrics(app: SmartHome, trace, end_s: float) -> dict[str, Any]:
     records = trace.until(end_s)
-    chains = {c["name"]: chain_metrics(app, c, records, end_s) for c in app.chains}
+    ended = {(r.device, r.end_t): r for r in records if type(r) is Inference}
+    chains = {c["name"]: chain_metrics(app, c, records, end_s, ended) for c in app.chains}
     switches = [
         r for r in records if type(r) is PolicyChange and r.app == app.name and r.policy == "switching"
     ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.data import audio, imu
-from simulator.apps.smart_home import gating
+from simulator.apps.smart_home import cache, gating
 from simulator.apps.smart_home.ground_truth import Night, Sighting
 from simulator.apps.smart_home.inputs import CameraScene, Speakers, motion_view, speech_windows, wrist_windows
 
@@ -41,6 +41,7 @@ class Stream:
     group: list[int]  # inputs of one clip / utterance; 'next' stays inside a group
     features: Callable[[list[int]], np.ndarray] = field(repr=False, default=None)
     gate_statistic: list[float] = field(default_factory=list)
+    key: str = ""  # hash of what the inputs are made of (:mod:`.cache`): keys their model outputs
 
     def __len__(self) -> int:
         return len(self.ready_s)
@@ -113,30 +114,53 @@ def camera_stream(
         elif light:
             truth[k] = next(i for i, s in active if s.light)
 
-    def frame_rng(k: int) -> np.random.Generator:
-        return np.random.default_rng(_seed(seed, "frame", device, k))
-
     def render(k: int) -> np.ndarray:
-        rng = frame_rng(k)
+        rng = np.random.default_rng(_seed(seed, "frame", device, k))
         s = objects.get(k)
         if s is None:
             return scene.frame(None, modes[k], rng)
         pose = np.random.default_rng(s.pose_seed) if s.label == "package" else rng
         return scene.frame(s.label, modes[k], rng, pose)
 
-    rendered = {k: render(k) for k in objects}
-    views = np.empty((n, 16, 16), np.float32)
-    quiet = [k for k in range(n) if k not in rendered]
-    noise_rng = np.random.default_rng(_seed(seed, "motion", device))
-    for c in range(0, len(quiet), _CHUNK):
-        chunk = quiet[c : c + _CHUNK]
-        views[chunk] = scene.empty_motion_frames([modes[k] for k in chunk], noise_rng)
-    if rendered:
-        keys = list(rendered)
-        views[keys] = motion_view(np.stack([rendered[k] for k in keys]))
-    changed = np.zeros(n, np.int64)
-    if n > 1:
-        changed[1:] = gating.changed_pixels(views[:-1], views[1:], params["motion_pixel_threshold"])
+    rendered: dict[int, np.ndarray] = {}  # frames with an object: the gate and the detector both need them
+
+    def features(indexes: list[int]) -> np.ndarray:
+        out = []
+        for k in indexes:
+            frame = rendered.get(k)
+            if frame is None:
+                frame = render(k)
+                if k in objects:
+                    rendered[k] = frame
+            out.append(frame)
+        return np.stack(out)
+
+    def changed_pixels() -> np.ndarray:
+        views = np.empty((n, 16, 16), np.float32)
+        quiet = [k for k in range(n) if k not in objects]
+        noise_rng = np.random.default_rng(_seed(seed, "motion", device))
+        for c in range(0, len(quiet), _CHUNK):
+            chunk = quiet[c : c + _CHUNK]
+            views[chunk] = scene.empty_motion_frames([modes[k] for k in chunk], noise_rng)
+        if objects:
+            keys = sorted(objects)
+            views[keys] = motion_view(features(keys))
+        changed = np.zeros(n, np.float64)
+        if n > 1:
+            changed[1:] = gating.changed_pixels(views[:-1], views[1:], params["motion_pixel_threshold"])
+        return changed
+
+    # What the frames are made of: a key for their detector outputs and motion statistic.
+    key = cache.digest(
+        "camera",
+        cache.code_fingerprint(),
+        seed,
+        device,
+        np.asarray(times, np.float64),
+        np.asarray(modes),
+        {k: (s.label, s.pose_seed if s.label == "package" else 0) for k, s in objects.items()},
+    )
+    changed = cache.array("motion", cache.digest(key, params["motion_pixel_threshold"]), changed_pixels)
     gated = (changed >= params["motion_min_pixels"]).tolist()
     for k in range(n):
         if k == 0 or groups[k] != groups[k - 1]:
@@ -145,19 +169,14 @@ def camera_stream(
             )
     if not params["motion_gating"]:
         gated = [True] * n
-
-    def features(indexes: list[int]) -> np.ndarray:
-        return np.stack([rendered[k] if k in rendered else render(k) for k in indexes])
-
-    return Stream(
-        device, "motion", times, truth, labels, gated, groups, features, changed.astype(float).tolist()
-    )
+    return Stream(device, "motion", times, truth, labels, gated, groups, features, changed.tolist(), key)
 
 
 def sound_stream(
     device: str, sounds: list[tuple[int, object]], speakers: Speakers, seed: int, params: dict
 ) -> Stream:
-    """1 s microphone windows of what is said near the speaker (needs espeak-ng or its cache)."""
+    """1 s microphone windows of what is said near the speaker (needs espeak-ng or its cache
+    unless the cache holds their gate statistic; the clips are made when a model needs them)."""
     words, times, truth, labels, groups = [], [], [], [], []
     for group, (i, sound) in enumerate(sounds):
         for w, word in enumerate(sound.words):
@@ -166,17 +185,30 @@ def sound_stream(
             truth.append(i)
             groups.append(group)
             labels.append(word if word in audio.CLASSES else ("silence" if word is None else "unknown"))
-    clips = speech_windows(words, speakers, np.random.default_rng(_seed(seed, "speech", device)))
-    ratio = gating.voice_activity(clips) if len(clips) else np.zeros(0)
+    made: dict[str, np.ndarray] = {}
+
+    def clips() -> np.ndarray:
+        if "clips" not in made:
+            made["clips"] = speech_windows(
+                words, speakers, np.random.default_rng(_seed(seed, "speech", device))
+            )
+        return made["clips"]
+
+    def features(indexes: list[int]) -> np.ndarray:
+        if "mels" not in made:
+            made["mels"] = audio.features(clips()) if words else np.zeros((0, *audio.INPUT_SHAPE), np.float32)
+        return made["mels"][indexes]
+
+    key = cache.digest("sound", cache.code_fingerprint(), seed, device, words, speakers.utterance_of)
+    ratio = cache.array("vad", key, lambda: gating.voice_activity(clips()) if words else np.zeros(0))
     gated = (ratio >= params["vad_ratio"]).tolist()
-    mels = audio.features(clips) if len(clips) else np.zeros((0, *audio.INPUT_SHAPE), np.float32)
-    return Stream(device, "sound", times, truth, labels, gated, groups, lambda idx: mels[idx], ratio.tolist())
+    return Stream(device, "sound", times, truth, labels, gated, groups, features, ratio.tolist(), key)
 
 
 def wrist_stream(
     device: str, night: Night, moves: list[tuple[int, object]], seed: int, params: dict
 ) -> Stream:
-    """2 s IMU windows every 2 s while the watch is worn."""
+    """2 s IMU windows every 2 s while the watch is worn (made when a model or the gate needs them)."""
     user = imu.make_user(np.random.default_rng(_seed(seed, "wearer", device)))
     times, labels, truth, groups = [], [], [], []
     ordered = sorted(moves, key=lambda p: p[1].t)
@@ -194,9 +226,16 @@ def wrist_stream(
                         break
             labels.append(label)
             truth.append(tid)
-    windows = wrist_windows(labels, user, np.random.default_rng(_seed(seed, "imu", device)))
-    motion = gating.wrist_motion(windows) if len(windows) else np.zeros(0)
+    made: dict[str, np.ndarray] = {}
+
+    def windows() -> np.ndarray:
+        if "windows" not in made:
+            made["windows"] = wrist_windows(labels, user, np.random.default_rng(_seed(seed, "imu", device)))
+        return made["windows"]
+
+    key = cache.digest("imu", cache.code_fingerprint(), seed, device, np.asarray(labels))
+    motion = cache.array("any_motion", key, lambda: gating.wrist_motion(windows()) if labels else np.zeros(0))
     gated = (motion >= params["imu_wake_rad_s"]).tolist()
     return Stream(
-        device, "imu", times, truth, labels, gated, groups, lambda idx: windows[idx], motion.tolist()
+        device, "imu", times, truth, labels, gated, groups, lambda idx: windows()[idx], motion.tolist(), key
     )
