@@ -288,8 +288,11 @@ class Device:
         return self.on
 
     def _schedule_dispatch(self) -> None:
-        """Hand the unit to the first waiting call when it is free (one pending dispatch)."""
-        if self._dispatch_pending or not self._compute_waiting:
+        """Hand the unit to the first waiting call when it is free (one pending dispatch).
+        While the unit is reserved for a call that was woken but has not resumed yet, that
+        call schedules the next dispatch when it takes the unit (a dispatch "at infinity"
+        here would block every later call)."""
+        if self._dispatch_pending or not self._compute_waiting or self._compute_free_s == math.inf:
             return
         self._dispatch_pending = True
         self.env.timeout(max(self._compute_free_s - self.env.now, 0.0)).callbacks.append(self._dispatch)
