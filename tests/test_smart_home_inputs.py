@@ -73,3 +73,12 @@ def test_cache_keys_follow_content_and_the_folder_follows_the_environment(monkey
     assert calls == [1] and np.array_equal(first, second)
     (tmp_path / "smart_home" / "t" / "k.npz").write_bytes(b"not a zip")  # damaged: recomputed
     assert np.array_equal(cache.array("t", "k", lambda: np.zeros(5)), np.zeros(5))
+
+
+def test_empty_frames_made_together_are_the_frames_made_one_by_one():
+    scene = inputs.CameraScene(np.random.default_rng(3))
+    modes = ["day", "ir", "ir", "day", "ir"]
+    together = scene.empty_frames(modes, [np.random.default_rng(i) for i in range(5)])
+    alone = np.stack([scene.frame(None, m, np.random.default_rng(i)) for i, m in enumerate(modes)])
+    assert together.dtype == alone.dtype == np.float32
+    assert np.array_equal(together, alone)

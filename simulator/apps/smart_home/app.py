@@ -403,21 +403,47 @@ class SmartHome(App):
         return self._predictors[key]
 
     def _run_model(self, card, stream: streams.Stream, indexes: list[int]) -> None:
-        """Real inference of ``card`` on inputs ``indexes`` of ``stream``, in chunks (outputs
-        the cache already holds are taken from it)."""
-        self._load_verdicts(card, stream)
-        todo = [k for k in indexes if (card.model, card.variant, stream.device, k) not in self._verdicts]
+        """Real inference of ``card`` on inputs ``indexes`` of ``stream`` (see :meth:`_run_models`)."""
+        self._run_models(stream, [(card, indexes)])
+
+    def _run_models(self, stream: streams.Stream, work: list[tuple[Any, list[int]]]) -> None:
+        """Real inference of each ``(card, indexes)`` of ``work`` on ``stream``, in chunks;
+        each chunk's inputs are made once for every card that needs them (an ungated
+        camera's frames are rendered once for its detector and the hub's). Outputs the
+        cache already holds are taken from it."""
+        todo: dict[int, list[int]] = {}
+        cards = {}
+        for card, indexes in work:
+            self._load_verdicts(card, stream)
+            missing = {
+                k for k in indexes if (card.model, card.variant, stream.device, k) not in self._verdicts
+            }
+            if missing:
+                cards[id(card)] = card
+                todo.setdefault(id(card), set()).update(missing)
         if not todo:
             return
-        predictor = self._predictor(card)
-        classes = card.classes
-        for c in range(0, len(todo), 1024):
-            chunk = todo[c : c + 1024]
-            probabilities = predictor.predict_proba(stream.features(chunk))
-            best = probabilities.argmax(axis=1)
-            for k, b, row in zip(chunk, best.tolist(), probabilities.tolist(), strict=True):
-                self._verdicts[(card.model, card.variant, stream.device, k)] = (classes[b], round(row[b], 4))
-        self._unsaved[(card.model, card.variant, stream.device)] = (card, stream)
+        wanted = sorted(set().union(*todo.values()))
+        for c in range(0, len(wanted), 1024):
+            chunk = wanted[c : c + 1024]
+            features = stream.features(chunk)
+            for key, needed in todo.items():
+                card = cards[key]
+                rows = [i for i, k in enumerate(chunk) if k in needed]
+                if not rows:
+                    continue
+                probabilities = self._predictor(card).predict_proba(
+                    features if len(rows) == len(chunk) else features[rows]
+                )
+                best = probabilities.argmax(axis=1)
+                classes = card.classes
+                for i, b, row in zip(rows, best.tolist(), probabilities.tolist(), strict=True):
+                    self._verdicts[(card.model, card.variant, stream.device, chunk[i])] = (
+                        classes[b],
+                        round(row[b], 4),
+                    )
+        for card in cards.values():
+            self._unsaved[(card.model, card.variant, stream.device)] = (card, stream)
 
     def _verdicts_key(self, card, stream: streams.Stream) -> str:
         return cache.digest("verdicts", stream.key, cache.card_fingerprint(card))
@@ -466,31 +492,35 @@ class SmartHome(App):
 
     def _prepare_verdicts(self) -> None:
         """Batch the model work of the night before it starts: every gated input through
-        its source stage's variant, and those that pass its condition through each later
-        model stage's variants (and the emergency ones), wherever the stage may be placed;
-        a timer stage's variant through every gated input of the camera it analyses. The
-        outputs go to (or come from) the cache."""
+        its source stage's variant (and a timer stage's variant through every gated input
+        of the camera it analyses), then those that pass the source's condition through
+        each later model stage's variants (and the emergency ones), wherever the stage may
+        be placed. The outputs go to (or come from) the cache."""
+        first: dict[str, list[tuple[Any, list[int]]]] = defaultdict(list)
         for chain in self.chains:
             source = chain["source"]
-            if source["trigger"] == "timer":
-                stream = self.streams.get(source["input_from"])
-                if stream is not None:
-                    gated = [k for k in range(len(stream)) if stream.gated[k]]
-                    for card in self._cards_for(source["device"], source["model"]):
-                        self._run_model(card, stream, gated)
-                continue
+            device = source["input_from"] if source["trigger"] == "timer" else source["device"]
+            stream = self.streams.get(device)
+            if stream is not None:
+                gated = [k for k in range(len(stream)) if stream.gated[k]]
+                first[device] += [
+                    (card, gated) for card in self._cards_for(source["device"], source["model"])
+                ]
+        for device, work in first.items():
+            self._run_models(self.streams[device], work)
+        later: dict[str, list[tuple[Any, list[int]]]] = defaultdict(list)
+        for chain in self.chains:
+            source = chain["source"]
             stream = self.streams.get(source["device"])
-            if stream is None:
+            if source["trigger"] == "timer" or stream is None:
                 continue
-            gated = [k for k in range(len(stream)) if stream.gated[k]]
-            for card in self._cards_for(source["device"], source["model"]):
-                self._run_model(card, stream, gated)
             serving = self._plans[(source["device"], source["model"])]["card"]
             condition = source["condition"]
             passed = [
                 k
-                for k in gated
-                if (v := self._verdicts[(serving.model, serving.variant, stream.device, k)])[0]
+                for k in range(len(stream))
+                if stream.gated[k]
+                and (v := self._verdicts[(serving.model, serving.variant, stream.device, k)])[0]
                 in condition["classes"]
                 and v[1] >= condition["min_score"]
             ]
@@ -500,9 +530,12 @@ class SmartHome(App):
                 inputs = (
                     passed if stage["input"] == "same" else [k + 1 for k in passed if k + 1 < len(stream)]
                 )
-                for device in {stage["device"], stage["fallback"]} - {None}:
-                    for card in self._cards_for(device, stage["model"]):
-                        self._run_model(card, stream, inputs)
+                for device in sorted({stage["device"], stage["fallback"]} - {None}):
+                    later[stream.device] += [
+                        (card, inputs) for card in self._cards_for(device, stage["model"])
+                    ]
+        for device, work in later.items():
+            self._run_models(self.streams[device], work)
         self._save_verdicts()
 
     # -- the world ---------------------------------------------------------------------

@@ -52,6 +52,7 @@ class CameraScene:
         images._clutter(background, rng)
         self.background = background  # (64, 64, 3)
         self._clean = {mode: self._develop(background, mode) for mode in ("day", "ir")}
+        self._noise_scale = {m: np.sqrt(img + 0.05) for m, img in self._clean.items()}
         self._motion_mean = {m: downscale(img @ LUMA) for m, img in self._clean.items()}
         self._motion_std = {m: self._small_noise_std(img, m) for m, img in self._clean.items()}
 
@@ -88,6 +89,22 @@ class CameraScene:
         sigma = IR_NOISE if mode == "ir" else DAY_NOISE
         noisy = clean + rng.normal(0, sigma, clean.shape).astype(np.float32) * np.sqrt(clean + 0.05)
         return np.clip(noisy, 0, 1).transpose(2, 0, 1).astype(np.float32)
+
+    def empty_frames(self, modes: list[str], rngs: list[np.random.Generator]) -> np.ndarray:
+        """``frame(None, modes[i], rngs[i])`` for every ``i``, the same values, with the
+        arithmetic done for all frames at once (only the noise is drawn frame by frame)."""
+        size = images.SIZE
+        noise = np.empty((len(modes), size, size, 3), np.float32)
+        for i, (mode, rng) in enumerate(zip(modes, rngs, strict=True)):
+            noise[i] = rng.normal(0, IR_NOISE if mode == "ir" else DAY_NOISE, (size, size, 3))
+        out = np.empty((len(modes), 3, size, size), np.float32)
+        for mode in ("day", "ir"):
+            rows = [i for i, m in enumerate(modes) if m == mode]
+            if rows:
+                clean = self._clean[mode]
+                noisy = clean + noise[rows] * self._noise_scale[mode]
+                out[rows] = np.clip(noisy, 0, 1).transpose(0, 3, 1, 2)
+        return out
 
     def empty_motion_frames(self, modes: list[str], rng: np.random.Generator) -> np.ndarray:
         """Empty frames as the motion detector sees them (16 × 16), one per mode given."""

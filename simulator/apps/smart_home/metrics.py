@@ -111,15 +111,21 @@ def chain_metrics(
     grace = app.params["match_grace_s"]
     matched_truths: set[int] = set()
     true_alerts = 0
-    for alert in alerts.values():
-        hit = [
+    # One alert detects at most one truth and one truth is detected by at most one alert:
+    # each alert, in time order, takes the earliest truth it fits that no alert took yet
+    # (two commands within the grace period are two detections, not one). An alert that
+    # fits only truths already taken still rests on something real (for precision).
+    for alert in sorted(alerts.values(), key=lambda a: a.trigger_t):
+        fits = [
             tr.truth_id
             for tr in positives
             if tr.label == alert.label and tr.t <= alert.trigger_t <= tr.end_t + grace
         ]
-        if hit:
+        if fits:
             true_alerts += 1
-            matched_truths.update(hit[:1])
+            free = [i for i in fits if i not in matched_truths]
+            if free:
+                matched_truths.add(free[0])
     hop_spans: dict[tuple[int, str], list[float]] = {}
     hop_bytes: dict[str, int] = defaultdict(int)
     energy: dict[str, float] = defaultdict(float)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.data import audio, imu
+from models.data import audio, images, imu
 from simulator.apps.smart_home import cache, gating
 from simulator.apps.smart_home.ground_truth import Night, Sighting
 from simulator.apps.smart_home.inputs import CameraScene, Speakers, motion_view, speech_windows, wrist_windows
@@ -114,26 +114,28 @@ def camera_stream(
         elif light:
             truth[k] = next(i for i, s in active if s.light)
 
-    def render(k: int) -> np.ndarray:
-        rng = np.random.default_rng(_seed(seed, "frame", device, k))
-        s = objects.get(k)
-        if s is None:
-            return scene.frame(None, modes[k], rng)
-        pose = np.random.default_rng(s.pose_seed) if s.label == "package" else rng
-        return scene.frame(s.label, modes[k], rng, pose)
+    def frame_rng(k: int) -> np.random.Generator:
+        return np.random.default_rng(_seed(seed, "frame", device, k))
 
     rendered: dict[int, np.ndarray] = {}  # frames with an object: the gate and the detector both need them
 
     def features(indexes: list[int]) -> np.ndarray:
-        out = []
-        for k in indexes:
-            frame = rendered.get(k)
-            if frame is None:
-                frame = render(k)
-                if k in objects:
-                    rendered[k] = frame
-            out.append(frame)
-        return np.stack(out)
+        out = np.empty((len(indexes), 3, images.SIZE, images.SIZE), np.float32)
+        empty = []
+        for i, k in enumerate(indexes):
+            s = objects.get(k)
+            if s is None:
+                empty.append(i)
+                continue
+            if k not in rendered:
+                rng = frame_rng(k)
+                pose = np.random.default_rng(s.pose_seed) if s.label == "package" else rng
+                rendered[k] = scene.frame(s.label, modes[k], rng, pose)
+            out[i] = rendered[k]
+        if empty:
+            ks = [indexes[i] for i in empty]
+            out[empty] = scene.empty_frames([modes[k] for k in ks], [frame_rng(k) for k in ks])
+        return out
 
     def changed_pixels() -> np.ndarray:
         views = np.empty((n, 16, 16), np.float32)
