@@ -456,7 +456,7 @@ class TopologyView(QGraphicsView):
         self.speed = 1.0  # the player's speed (badges last BADGE_WALL_S wall seconds)
         self._devices_version = -1
         self._legend_kinds = 0
-        self._legend_devices: list[str] = []
+        self._legend_devices: list[str] | None = None
         self._flash: dict[str, tuple[QColor, float]] = {}
         theme.font_settings().changed.connect(self._refresh_all)
 
@@ -468,7 +468,7 @@ class TopologyView(QGraphicsView):
         self._flash.clear()
         self.positions = {}
         self._devices_version = -1
-        self._legend_devices = []
+        self._legend_devices = None  # recomputed at the next frame
         self._legend_kinds = 0
         self.dots = DotsItem()
         scene.addItem(self.dots)
@@ -484,6 +484,7 @@ class TopologyView(QGraphicsView):
         if index.devices_version == self._devices_version:
             return
         self._devices_version = index.devices_version
+        self._legend_devices = None  # recomputed at the next frame
         scene = self.scene()
         self.positions = layout_positions(
             {name: {"position": d.position} for name, d in index.devices.items()}
@@ -586,12 +587,14 @@ class TopologyView(QGraphicsView):
             self.viewport().update()  # the legend lists the message kinds seen so far
         badge_s = max(BADGE_MIN_S, self.speed * BADGE_WALL_S)
         present: dict[str, bool] = {}
+        moved = self._legend_devices is None  # a device appeared or disappeared this frame
         for name, item in self.devices.items():
             cols = index.devices[name]
-            here = present[name] = cols.present_at(t)
+            here = present[name] = cols.present_at(t) if cols.presence_t else cols.initially_present
             if here != item.shown:
                 item.shown = here
                 item.setVisible(here)
+                moved = True
             if not here:
                 continue
             on = cols.is_on(t)
@@ -602,18 +605,10 @@ class TopologyView(QGraphicsView):
                 i = max(0, min(len(cols.onoff_t) - 1, bisect.bisect_right(cols.onoff_t, t) - 1))
                 reason = cols.onoff_reason[i]
             item.set_state(on, state, power_w if on else 0.0, cols.soc_at(t), busy, reason)
-            badge = None
-            if cols.badge_t:
-                rec = index.badge_at(name, t, badge_s)
-                if rec is not None:
-                    view = VIEWS[type(rec)]
-                    text = view.badge(rec)
-                    if text:
-                        badge = (text, view.color(rec) if view.color else theme.DEFAULT_MARK_COLOR)
-            item.set_badge(badge)
-        kinds = sorted({item.kind for name, item in self.devices.items() if present[name] and item.kind})
-        if kinds != self._legend_devices:
-            self._legend_devices = kinds
+            if cols.badge_t or item.badge is not None:
+                item.set_badge(self._badge(name, t, badge_s))
+        if moved:
+            self._legend_devices = sorted({i.kind for n, i in self.devices.items() if present[n] and i.kind})
             self.viewport().update()  # the legend lists the kinds of the devices in the home
         # links: up/down and a short flash for messages too quick to see as dots
         wall = time.perf_counter()
@@ -651,6 +646,17 @@ class TopologyView(QGraphicsView):
             dots.append((x, y, min(r, 14.0), theme.message_color(m.msg_kind), m.status == "delivered"))
         self.dots.set_dots(dots)
 
+    def _badge(self, device: str, t: float, window_s: float) -> tuple[str, str] | None:
+        """(text, colour) of the device's badge at ``t``, if a record gave it one lately."""
+        rec = self.index.badge_at(device, t, window_s)
+        if rec is None:
+            return None
+        view = VIEWS[type(rec)]
+        text = view.badge(rec)
+        if not text:
+            return None
+        return text, view.color(rec) if view.color else theme.DEFAULT_MARK_COLOR
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         """A two-row legend along the bottom: device kinds and links, then message kinds."""
         if self.index is None:
@@ -670,7 +676,7 @@ class TopologyView(QGraphicsView):
             return x + fm.horizontalAdvance(text) + 10
 
         x = label(8.0, base, "devices:", muted=True)
-        for k in self._legend_devices:
+        for k in self._legend_devices or []:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(theme.device_color(k))
             painter.drawRoundedRect(QRectF(x, base + 3, 11, h - 8), 2, 2)
