@@ -100,10 +100,19 @@ class SweepTable:
                     names.setdefault(name, None)
         return list(names)
 
+    def _ok_by_point(self) -> dict[str, list[dict[str, Any]]]:
+        """Successful rows grouped by grid point (cached until rows are added)."""
+        cached = getattr(self, "_groups", None)
+        if cached is None or cached[0] != len(self.rows):
+            groups: dict[str, list[dict[str, Any]]] = {}
+            for row in self.ok:
+                groups.setdefault(point_key(row_point(row)), []).append(row)
+            cached = self._groups = (len(self.rows), groups)
+        return cached[1]
+
     def values(self, metric: str, point: dict[str, Any]) -> list[Any]:
         """``metric`` of each successful run at ``point``, in seed order."""
-        key = point_key(point)
-        return [r.get(metric) for r in self.ok if point_key(row_point(r)) == key]
+        return [r.get(metric) for r in self._ok_by_point().get(point_key(point), [])]
 
     def estimate(self, metric: str, point: dict[str, Any]) -> Estimate:
         """Mean and 95 % CI of ``metric`` over the seeds of ``point``."""
