@@ -158,6 +158,18 @@ def test_overnight_charging_rule_moves_rounds_to_the_night_and_spares_the_batter
     assert any_rounds[0].started_t == 0.0 and federated_metrics(anytime.trace)["watch_battery_j"] > 0.0
 
 
+def test_dp_rounds_spend_at_most_the_target_epsilon():
+    sim = _run(10, **ANYTIME, rounds=3, clients_per_round=6, dp_epsilon=4.0, dropout=0.3)
+    released = [r for r in _rounds(sim) if "not released" not in r.detail]
+    epsilons = [r.epsilon for r in released]
+    assert len(released) == 3 and epsilons == sorted(epsilons) and 0 < epsilons[-1] <= 4.0 + 1e-6
+    assert all(r.participants >= 5 for r in released)  # the floor: ceil(0.7 × 6) reports
+    spent = 0.0
+    for r in _rounds(sim):  # a round below the floor is not released and spends nothing
+        assert r.epsilon == spent if "not released" in r.detail else r.epsilon > spent
+        spent = r.epsilon
+
+
 def test_async_mode_aggregates_every_buffer_of_updates_stale_ones_weighted():
     sim = _run(10, **ANYTIME, mode="async", rounds=4, clients_per_round=6, buffer_size=3, dropout=0.0)
     rounds = _rounds(sim)

@@ -133,6 +133,7 @@ PARAMS_SCHEMA: dict[str, Any] = {
     "compression": Field(str, default="int8", choices=COMPRESSIONS),
     "dp_epsilon": Field(float, nullable=True, minimum=0.0, exclusive_min=True),
     "dp_delta": Field(float, default=1e-5, minimum=0.0, exclusive_min=True, maximum=0.1),
+    "dp_report_floor": Field(float, default=0.7, minimum=0.05, maximum=1.0),
     "clip_norm": Field(float, default=1.0, minimum=0.0, exclusive_min=True),
     "secure_aggregation": Field(str, default="none", choices=SECURE),
     "secure_bits": Field(int, default=16, minimum=8, maximum=24),
@@ -471,6 +472,7 @@ class FederatedLearning(App):
         self.sample_rate = params["clients_per_round"] / len(self.homes)
         self.noise_multiplier = 0.0
         self.ledger = None
+        self.dp_floor = max(1, math.ceil(params["dp_report_floor"] * params["clients_per_round"]))
         if params["dp_epsilon"] is not None:
             try:
                 self.noise_multiplier = dp.noise_multiplier_for(
@@ -908,7 +910,7 @@ class FederatedLearning(App):
         if self.ledger is not None:
             rng = np.random.default_rng([self.protocol_seed, 1, rnd.number, home.index])
             delta = delta + dp.client_noise(
-                delta.size, self.noise_multiplier, params["clip_norm"], params["clients_per_round"], rng
+                delta.size, self.noise_multiplier, params["clip_norm"], self.dp_floor, rng
             )
         if params["compression"] == "int8":
             blob = compression.encode_int8(delta, self.trainer.sizes)
@@ -1057,22 +1059,23 @@ class FederatedLearning(App):
             else:
                 rejected.append((home, late_rnd, staleness))
         self.late = []
+        reported = int(self.window["secure_count"]) if mean_delta is not None else len(fresh)
+        if self.ledger is not None and reported < self.dp_floor and (mean_delta is not None or updates):
+            # Too few reports carry too little noise: the round is not released (no ε spent).
+            mean_delta, updates = None, []
+            detail = f"DP: {reported} reports < {self.dp_floor}, round not released"
         if mean_delta is not None:
-            reported = int(self.window["secure_count"])
             self.weights = self.strategy.aggregate_mean(self.weights, mean_delta)
-        else:
-            reported = len(fresh)
-            if updates:
-                self.weights = self.strategy.aggregate(self.weights, updates)
+        elif updates:
+            self.weights = self.strategy.aggregate(self.weights, updates)
         aggregated = mean_delta is not None or bool(updates)
         epsilon = None
         if self.ledger is not None:
             if aggregated:
-                sigma = dp.effective_noise_multiplier(
-                    self.noise_multiplier, max(reported, 1), params["clients_per_round"]
-                )
-                self.ledger.step(sigma, self.sample_rate)
-            epsilon = round(self.ledger.epsilon(), 4)
+                sigma = dp.effective_noise_multiplier(self.noise_multiplier, reported, self.dp_floor)
+                epsilon = round(self.ledger.step(sigma, self.sample_rate), 4)
+            else:
+                epsilon = round(self.ledger.epsilon(), 4)
         if aggregated:
             self.version += 1
         accuracy, loss = self.evaluate()

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
+
 DESCRIPTION = (
     "Fifty homes teach one gesture model together without sharing a single wrist movement. "
     "Each wearer's watch trains on its own gestures overnight, on the charger and on home "
@@ -85,17 +87,18 @@ def federated_homes(
         raise ValueError(f"n_homes: need at least 1 home, got {n_homes}")
     rng = np.random.default_rng([seed, 0xF0])
     digits = len(str(n_homes - 1))
-    ring = max(3.0, 0.09 * n_homes)
     devices: list[dict[str, Any]] = [
         {"name": "cloud", "profile": "cloud", "position": [0.0, 0.0]},
-        {"name": "keyholder", "profile": "home_hub", "position": [0.0, -0.9]},
+        {"name": "keyholder", "profile": "home_hub", "position": [0.0, -1.0]},
     ]
     links: list[dict[str, Any]] = [{"name": "keyholder-cloud", "type": "wan", "a": "keyholder", "b": "cloud"}]
     events: list[dict[str, Any]] = []
     for k in range(n_homes):
         watch, phone = f"watch{k:0{digits}d}", f"phone{k:0{digits}d}"
-        angle = 2 * math.pi * (k + 0.5) / n_homes
-        at = (round(ring * 1.18 * math.cos(angle), 3), round(ring * 1.18 * math.sin(angle), 3))
+        # Homes fill a disc around the cloud (a sunflower spiral: even spacing at any N),
+        # each watch just outside its phone.
+        radius, angle = math.sqrt(k + 4.0), k * GOLDEN_ANGLE
+        at = (round((radius + 0.45) * math.cos(angle), 3), round((radius + 0.45) * math.sin(angle), 3))
         devices.append(
             {
                 "name": watch,
@@ -108,7 +111,7 @@ def federated_homes(
             {
                 "name": phone,
                 "profile": "phone",
-                "position": [round(ring * math.cos(angle), 3), round(ring * math.sin(angle), 3)],
+                "position": [round(radius * math.cos(angle), 3), round(radius * math.sin(angle), 3)],
                 "battery": {"state_of_charge": round(float(rng.uniform(0.3, 0.9)), 3)},
             }
         )

@@ -1,0 +1,285 @@
+"""Federated learning on the device clock: strategies, privacy layers, baselines, scale.
+
+Prints five tables, every number measured in this run:
+
+1. strategies and privacy settings on the shipped 50-home scenario (overnight rule, 10
+   clients per round, 20 rounds): held-out accuracy, rounds, bytes, client energy, the
+   privacy layers' device time / energy / protocol bytes, ε and wall time;
+2. differential privacy at population scale (1,000 homes, 100 clients per round): the
+   accuracy price of ε ≈ 1, 4, 8 at δ = 1e-5;
+3. federated vs central training on all the clients' data vs each client alone;
+4. scale: 100 clients × 20 rounds (every client every round) and 1,000 homes × 5 rounds,
+   each in a fresh process for its wall time and peak memory;
+5. eligibility: the overnight-charging rule vs none (rounds, hours, battery cost).
+
+Usage::
+
+    python bench/federated.py                 # everything (~15 min on a quiet 2-core box)
+    python bench/federated.py --only strategies,scale
+    python bench/federated.py --calibrate     # re-measure the crypto costs (crypto_costs.yaml)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SECTIONS = ("strategies", "dp", "baselines", "scale", "eligibility")
+ANYTIME = {"require_charging": False, "require_idle": False, "require_wifi": False, "battery_floor": 0.0}
+
+
+def run(n_homes: int, params: dict, duration: str = "24h", seed: int = 7) -> dict:
+    """Build and run the generated scenario; the app's metrics plus wall time and devices."""
+    from simulator.apps.federated.homes import federated_homes
+    from simulator.engine import Simulation
+
+    started = time.perf_counter()
+    sim = Simulation.from_dict(federated_homes(n_homes, seed=seed, duration=duration, app_params=params))
+    built = time.perf_counter()
+    sim.run()
+    summary = sim.summary()
+    metrics = summary["federated"]
+    metrics["wall_s"] = time.perf_counter() - started
+    metrics["build_s"] = built - started
+    metrics["devices"] = summary["devices"]
+    metrics["records"] = summary["trace_records"]
+    metrics["events"] = summary["events"]
+    return metrics
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.2f}"
+
+
+def _eps(m: dict) -> str:
+    return "—" if m.get("epsilon") is None else f"{m['epsilon']:.2f}"
+
+
+def _last5(m: dict) -> float:
+    accuracies = m["accuracy_per_round"][-5:]
+    return sum(accuracies) / max(len(accuracies), 1)
+
+
+def table_strategies() -> None:
+    rows = [
+        ("FedAvg, int8 updates", {}),
+        ("FedAvg, fp32 updates", {"compression": "none"}),
+        ("FedProx mu=0.01", {"strategy": "fedprox", "prox_mu": 0.01}),
+        ("FedAdam eta=0.01", {"strategy": "fedadam", "server_lr": 0.01}),
+        ("FedAdam eta=0.03", {"strategy": "fedadam", "server_lr": 0.03}),
+        ("async (FedBuff, K=5)", {"mode": "async", "buffer_size": 5}),
+        ("DP eps=8", {"dp_epsilon": 8.0}),
+        ("SecAgg", {"secure_aggregation": "secagg"}),
+        ("SecAgg, 30 % drop", {"secure_aggregation": "secagg", "dropout": 0.3}),
+        ("Paillier 2048", {"secure_aggregation": "paillier"}),
+    ]
+    print("\n1. Strategies and privacy: 50 homes, overnight rule, 10 clients/round, 20 rounds, seed 7")
+    header = (
+        f"  {'setting':<22} {'acc':>6} {'last5':>6} {'rounds':>6} {'last':>6} {'MB up':>7} {'MB dn':>7} "
+        f"{'client J':>9} {'priv dev s':>10} {'priv J':>8} {'priv MB':>8} {'eps':>5} {'wall s':>7}"
+    )
+    print(header)
+    for label, params in rows:
+        m = run(50, params)
+        print(
+            f"  {label:<22} {m['accuracy']:>6.3f} {_last5(m):>6.3f} {m['rounds']:>6} {m['last_round'] or '—':>6} "
+            f"{_mb(m['bytes_up']):>7} {_mb(m['bytes_down']):>7} {m['client_energy_j']:>9.2f} "
+            f"{m['privacy_device_s']:>10.3f} {m['privacy_energy_j']:>8.2f} {_mb(m['privacy_bytes']):>8} "
+            f"{_eps(m):>5} {m['wall_s']:>7.1f}",
+            flush=True,
+        )
+
+
+def table_dp() -> None:
+    print(
+        "\n2. Differential privacy at scale: 1,000 homes, overnight rule, 100 clients/round (q = 0.1), 20 rounds"
+    )
+    print(f"  {'setting':<14} {'acc':>6} {'last5':>6} {'sigma':>6} {'eps':>6} {'rounds':>6} {'wall s':>7}")
+    base = {"clients_per_round": 100}
+    for label, params in (
+        ("no DP", {}),
+        ("eps=8", {"dp_epsilon": 8.0}),
+        ("eps=4", {"dp_epsilon": 4.0}),
+        ("eps=1", {"dp_epsilon": 1.0}),
+    ):
+        m = run(1000, {**base, **params})
+        print(
+            f"  {label:<14} {m['accuracy']:>6.3f} {_last5(m):>6.3f} {m['noise_multiplier']:>6.3f} {_eps(m):>6} "
+            f"{m['rounds']:>6} {m['wall_s']:>7.1f}",
+            flush=True,
+        )
+
+
+def table_baselines(epochs_central: int = 20, epochs_alone: int = 40) -> None:
+    """The same 50 wearers' data: pooled (central), federated (the shipped scenario), alone."""
+    import numpy as np
+    import torch
+
+    from simulator.apps.federated.partition import PartitionSpec, client_data
+    from simulator.apps.federated.training import LocalTrainer, initial_weights
+    from simulator.engine import Simulation
+
+    torch.set_num_threads(1)
+    sim = Simulation.from_file(ROOT / "scenarios" / "federated_gestures.yaml")
+    app = sim.app("federated")
+    spec: PartitionSpec = app.data.spec
+    data = client_data(spec)
+    trainer = LocalTrainer(app.params["width"])
+    start = initial_weights(app.params["width"], app.init_seed)
+    xh, yh = data.heldout
+    print(
+        f"\n3. Federated vs central vs alone: the same {spec.n_clients} wearers, {len(yh)} held-out windows"
+    )
+    started = time.perf_counter()
+    sim.run()
+    fed = sim.summary()["federated"]
+    fed_wall = time.perf_counter() - started
+    x, y = data.pooled(list(range(spec.n_clients)))
+    started = time.perf_counter()
+    delta, _ = trainer.train(start, x, y, epochs_central, 32, 0.1, shuffle_seed=0)
+    central_acc, _ = trainer.evaluate(start + delta, xh, yh)
+    central_wall = time.perf_counter() - started
+    started = time.perf_counter()
+    alone = []
+    for client in range(spec.n_clients):
+        cx, cy = data.client(client)
+        delta, _ = trainer.train(start, cx, cy, epochs_alone, 32, 0.1, shuffle_seed=client)
+        alone.append(trainer.evaluate(start + delta, xh, yh)[0])
+    alone_wall = time.perf_counter() - started
+    alone = np.array(alone)
+    print(f"  {'training':<46} {'held-out acc':>12} {'wall s':>7}")
+    print(
+        f"  {'central: all ' + str(len(y)) + ' windows pooled, ' + str(epochs_central) + ' epochs':<46} {central_acc:>12.3f} {central_wall:>7.1f}"
+    )
+    print(
+        f"  {'federated: shipped scenario, 20 rounds (last)':<46} {fed['accuracy']:>12.3f} {fed_wall:>7.1f}"
+    )
+    print(f"  {'federated: best round':<46} {fed['accuracy_best']:>12.3f}")
+    print(
+        f"  {'alone: each wearer, own data, ' + str(epochs_alone) + ' epochs (mean)':<46} {alone.mean():>12.3f} {alone_wall:>7.1f}"
+    )
+    print(
+        f"  {'alone: median / best / worst wearer':<46} "
+        f"{np.median(alone):.3f} / {alone.max():.3f} / {alone.min():.3f}"
+    )
+
+
+def _child(args: list[str]) -> dict:
+    """Run one scale case in a fresh process (its own peak memory)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--scale-case", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def scale_case(n_homes: int, rounds: int, per_round: int, anytime: bool) -> None:
+    params = {"rounds": rounds, "clients_per_round": per_round, **(ANYTIME if anytime else {})}
+    m = run(n_homes, params, duration="24h")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "wall_s": m["wall_s"],
+                "build_s": m["build_s"],
+                "peak_mib": peak_mib,
+                "rounds": m["rounds"],
+                "accuracy": m["accuracy"],
+                "host_s": m["host_s"],
+                "records": m["records"],
+                "events": m["events"],
+                "updates": m["reported"] + m["synced_late"],
+            }
+        )
+    )
+
+
+def table_scale() -> None:
+    print("\n4. Scale (each case in a fresh process; wall = build + run, real training)")
+    print(
+        f"  {'case':<40} {'wall s':>7} {'train s':>8} {'peak MiB':>9} {'updates':>8} {'records':>8} {'acc':>6} {'load':>5}"
+    )
+    for label, args in (
+        ("100 clients x 20 rounds, all every round", ["100", "20", "100", "anytime"]),
+        ("1,000 homes x 5 rounds, 100/round, night", ["1000", "5", "100", "night"]),
+    ):
+        load = os.getloadavg()[0]
+        m = _child(args)
+        print(
+            f"  {label:<40} {m['wall_s']:>7.1f} {m['host_s'].get('train', 0):>8.1f} {m['peak_mib']:>9.0f} "
+            f"{m['updates']:>8} {m['records']:>8} {m['accuracy']:>6.3f} {load:>5.1f}",
+            flush=True,
+        )
+
+
+def table_eligibility() -> None:
+    print(
+        "\n5. Eligibility: overnight-charging rule vs none (50 homes, 24 h from 18:00, up to 40 rounds every 20 min)"
+    )
+    print(
+        f"  {'rule':<16} {'rounds':>6} {'first':>6} {'last':>6} {'by hour':<44} {'acc':>6} "
+        f"{'watch J batt':>12} {'phone J batt':>12} {'watch end %':>11}"
+    )
+    base = {"rounds": 40, "round_interval": "20min"}
+    for label, params in (("overnight", {}), ("none", ANYTIME)):
+        m = run(50, {**base, **params})
+        watches = [d for d in m["devices"].values() if d["kind"] == "watch"]
+        end_pct = sum(d["battery_end_pct"] for d in watches) / len(watches)
+        phone_j = m["battery_energy_j"] - m["watch_battery_j"]
+        hours = " ".join(f"{h}:{n}" for h, n in m["rounds_by_hour"].items())
+        print(
+            f"  {label:<16} {m['rounds']:>6} {m['first_round']:>6} {m['last_round']:>6} {hours:<44} "
+            f"{m['accuracy']:>6.3f} {m['watch_battery_j']:>12.3f} {phone_j:>12.2f} {end_pct:>11.2f}",
+            flush=True,
+        )
+    capacity_j = 1.636 * 3600
+    print(f"  (a watch battery holds {capacity_j:,.0f} J: smartwatch profile, 1.636 Wh)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
+    parser.add_argument("--calibrate", action="store_true", help="re-measure the crypto costs and exit")
+    parser.add_argument("--scale-case", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    if args.calibrate:
+        from simulator.apps.federated.costs import COSTS_FILE, write_calibration
+
+        print(json.dumps(write_calibration(), indent=2))
+        print(f"wrote {COSTS_FILE}")
+        return 0
+    if args.scale_case:
+        n_homes, rounds, per_round, when = args.scale_case
+        scale_case(int(n_homes), int(rounds), int(per_round), when == "anytime")
+        return 0
+    started = time.perf_counter()
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores)")
+    for section in args.only.split(","):
+        {
+            "strategies": table_strategies,
+            "dp": table_dp,
+            "baselines": table_baselines,
+            "scale": table_scale,
+            "eligibility": table_eligibility,
+        }[section.strip()]()
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
