@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from simulator.apps.smart_home import ChainHop, ChainStage, DeployPlan, PolicyChange, Truth
 from simulator.apps.smart_home.ground_truth import clock_s
@@ -32,6 +32,17 @@ DEPLOY_COLOR = "#4477AA"
 POLICY_COLOR = "#AA3377"
 LIT_S = 20.0  # a run stays lit this long after its last step (simulated seconds)
 DEPLOY_SHOWN_S = 600.0  # a deploy stays in the chain view this long after it started
+# Chain view geometry (px): stage boxes shrink from BOX_H to MIN_BOX_H (two lines of the
+# small font) to fit the panel; below that the panel scrolls.
+BOX_H, MIN_BOX_H, ROW_GAP, HEADER_H, CHAIN_GAP, TOP = 46.0, 32.0, 6.0, 17.0, 4.0, 4.0
+DEPLOY_HEADER_H, DEPLOY_BAR_H, DEPLOY_REASON_H, DEPLOY_GAP = 18.0, 18.0, 28.0, 4.0
+DEPLOYS_SHOWN = 2  # the latest deploys drawn (a device's serving and emergency variants)
+MAX_VIEW_H = 520.0  # the panel asks for at most this much height; beyond it the view scrolls
+
+
+def _px(value: float) -> float:
+    """A height in pixels at the current text size (projector mode enlarges the text)."""
+    return value * theme.font_settings().scale
 
 
 def _stage_text(r: ChainStage) -> str:
@@ -111,20 +122,55 @@ def _layout(stages: list[dict]) -> dict[str, tuple[int, int]]:
 class ChainView(QWidget):
     """Every chain as a row of stage boxes joined by arrows; the latest run at the playhead
     lights its stages by outcome, payloads in flight move along the edges, and each edge
-    carries that run's hop latency. Under them, the deploys as bytes moving to a device."""
+    carries that run's hop latency. Above them, the deploys as bytes moving to a device.
+    The boxes shrink to fit the panel's height; below their smallest size the panel scrolls."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.session = None
         self.app = ""
         self.t = 0.0
-        self.setMinimumHeight(420)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def chains(self) -> list[dict]:
         if self.session is None:
             return []
         return (self.session.trace.meta.get("chains") or {}).get(self.app, [])
+
+    def _deploys_shown(self) -> int:
+        if self.session is None:
+            return 0
+        plans = self.session.index.column(DeployPlan, self.app).window(self.t - DEPLOY_SHOWN_S, self.t)
+        return min(len(plans), DEPLOYS_SHOWN)
+
+    def _heights(self, shown: int | None = None) -> tuple[float, int]:
+        """The height the view needs besides its stage boxes with ``shown`` deploys (default:
+        those shown at the playhead), and how many box rows it has."""
+        chains = self.chains()
+        rows = sum(max(r for _, r in _layout(c["stages"]).values()) + 1 for c in chains)
+        shown = self._deploys_shown() if shown is None else shown
+        fixed = TOP + len(chains) * (_px(HEADER_H) + CHAIN_GAP) + rows * ROW_GAP
+        if shown:
+            fixed += _px(DEPLOY_HEADER_H) + shown * _px(DEPLOY_BAR_H + DEPLOY_REASON_H) + DEPLOY_GAP
+        return fixed, rows
+
+    def box_height(self) -> float:
+        """Stage box height that fits the view's height (between MIN_BOX_H and BOX_H)."""
+        fixed, rows = self._heights()
+        if rows == 0:
+            return _px(BOX_H)
+        return max(_px(MIN_BOX_H), min(_px(BOX_H), (self.height() - fixed) / rows))
+
+    def needed_height(self, shown: int | None = None) -> int:
+        """The height that shows every chain at the smallest boxes (see :meth:`_heights`)."""
+        fixed, rows = self._heights(shown)
+        return int(fixed + rows * _px(MIN_BOX_H)) + 1
+
+    def fit(self) -> None:
+        """Ask for the height the chains need at the smallest boxes (the panel scrolls below it)."""
+        needed = self.needed_height()
+        if needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
 
     def paintEvent(self, _event) -> None:  # noqa: N802
         p = QPainter(self)
@@ -141,9 +187,9 @@ class ChainView(QWidget):
         recent = stage_col.window(self.t - 3600.0, self.t)
         w = self.width()
         columns = max(max(c for c, _ in _layout(chain["stages"]).values()) + 1 for chain in chains)
-        gap_x, box_h = 64.0, 50.0
+        gap_x, box_h = 64.0, self.box_height()
         box_w = max((w - 20 - gap_x * (columns - 1)) / columns, 60.0)
-        y = self._draw_deploys(p, 6.0)  # a recent deploy first: bytes moving to the new device
+        y = self._draw_deploys(p, TOP)  # a recent deploy first: bytes moving to the new device
         small = theme.font(0.8)
         for chain in chains:
             places = _layout(chain["stages"])
@@ -166,12 +212,12 @@ class ChainView(QWidget):
                     f"  ·  run #{run} at {clock_label(self.session, self.app, runs[-1].trigger_t) or ''}"
                 )
             p.drawText(QPointF(10, y + 12), header)
-            y += 18
+            y += _px(HEADER_H)
             centers = {}
             for stage in chain["stages"]:
                 col, row = places[stage["id"]]
                 x0 = 10 + col * (box_w + gap_x)
-                y0 = y + row * (box_h + 8)
+                y0 = y + row * (box_h + ROW_GAP)
                 rect = QRectF(x0, y0, box_w, box_h)
                 centers[stage["id"]] = rect
                 record = by_stage.get(stage["id"])
@@ -189,12 +235,18 @@ class ChainView(QWidget):
                 if record and lit and record.model:
                     task = f"{record.variant}\n→ {record.label} {record.score:.2f}"
                 elif record and lit and record.outcome == "action":
-                    task = record.detail[:28]
+                    task = record.detail.removeprefix(f"{device}: ")
                 p.setPen(QColor(theme.TEXT))
+                inner = rect.adjusted(5, 2, -4, -2)
+                metrics = p.fontMetrics()  # lines cut with "…" where the box is too narrow
+                lines = [f"{stage['id']} @ {device}", *task.split("\n")]
                 p.drawText(
-                    rect.adjusted(5, 2, -4, -2),
+                    inner,
                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                    f"{stage['id']} @ {device}\n{task}",
+                    "\n".join(
+                        metrics.elidedText(line, Qt.TextElideMode.ElideRight, int(inner.width()))
+                        for line in lines
+                    ),
                 )
             for stage in chain["stages"]:
                 parent = centers.get(stage["trigger"])
@@ -227,7 +279,7 @@ class ChainView(QWidget):
                         QPointF(mid.x() - 30, mid.y() + 14),
                         f"{nbytes / 1e3:.1f} kB" if nbytes >= 1000 else f"{nbytes} B",
                     )
-            y += n_rows * (box_h + 8) + 6
+            y += n_rows * (box_h + ROW_GAP) + CHAIN_GAP
         p.end()
 
     def _draw_deploys(self, p: QPainter, y: float) -> float:
@@ -241,9 +293,9 @@ class ChainView(QWidget):
         p.setFont(theme.font(0.9, bold=True))
         p.setPen(QColor(theme.TEXT))
         p.drawText(QPointF(10, y + 12), "deploys (hub → device)")
-        y += 18
+        y += _px(DEPLOY_HEADER_H)
         w = self.width() - 20
-        for plan in plans[-2:]:
+        for plan in plans[-DEPLOYS_SHOWN:]:
             arrived = next(
                 (
                     d.t
@@ -275,11 +327,11 @@ class ChainView(QWidget):
                 f"{plan.model}:{plan.variant} → {plan.device}  {plan.size_bytes / 1e3:.0f} kB  {plan.role}  "
                 f"{'arrived in ' + took if done else 'sending'}",
             )
-            y += 18
+            y += _px(DEPLOY_BAR_H)
             p.setPen(QColor(theme.MUTED_TEXT))
-            p.drawText(QRectF(14, y, w - 8, 28), Qt.TextFlag.TextWordWrap, plan.reason)
-            y += 30
-        return y + 4
+            p.drawText(QRectF(14, y, w - 8, _px(DEPLOY_REASON_H) - 2), Qt.TextFlag.TextWordWrap, plan.reason)
+            y += _px(DEPLOY_REASON_H)
+        return y + DEPLOY_GAP
 
 
 def _message_end(session: Any, plan: DeployPlan) -> float | None:
@@ -313,7 +365,12 @@ class SmartHomePanel(QWidget):
             "Each chain's stages; the latest run lit by outcome (green pass, orange action, grey stop, "
             "red dropped); edge labels: that run's hop latency and payload bytes"
         )
-        layout.addWidget(self.view, 1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(self.view)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self.scroll, 1)
         self.counts = QLabel("")
         self.counts.setWordWrap(True)
         layout.addWidget(self.counts)
@@ -322,10 +379,13 @@ class SmartHomePanel(QWidget):
         self.session = self.view.session = session
         self.app = self.view.app = app_name
         self.title.setText(f"Smart home · {app_name}: inference chains" if app_name else "Smart home")
+        # Room for every chain and a device's deploys without scrolling, where the window allows.
+        self.scroll.setMinimumHeight(int(min(self.view.needed_height(DEPLOYS_SHOWN), _px(MAX_VIEW_H))))
         self.refresh(0.0)
 
     def refresh(self, t: float) -> None:
         self.view.t = t
+        self.view.fit()
         self.view.update()
         if self.session is None:
             return
