@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -99,16 +98,6 @@ def reindex_night(seed: int | None, triggers: list[float], share: float) -> tupl
         sim.env.process(reindex(t - offset))
     sim.run()
     return sim.summary()[APP], sim
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson interval of a proportion k / n."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (round(centre - half, 3), round(centre + half, 3))
 
 
 def cold_and_warm() -> dict[str, dict]:
@@ -253,8 +242,8 @@ def main() -> None:
         busy, _ = night(args.seed, voice_per_hour=20.0)
         voice = busy["chains"]["voice"]
         shipped = base["chains"]["voice"]
-        low, high = wilson(voice["detected"], voice["truth_events"])
-        s_low, s_high = wilson(shipped["detected"], shipped["truth_events"])
+        low, high = voice["recall_ci95"]
+        s_low, s_high = shipped["recall_ci95"]
         print(
             "\nVoice chain recall, the shipped night vs the same night with 20 commands an hour "
             "(same voices, room and model)"

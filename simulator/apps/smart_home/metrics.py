@@ -30,6 +30,17 @@ def _stats(values: list[float]) -> dict[str, float | None]:
     }
 
 
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The 95 % Wilson score interval of a proportion ``k / n`` (``None`` when ``n`` is 0):
+    with a night's handful of events a recall is a wide interval, not a number."""
+    if n <= 0:
+        return None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (round(float(centre - half), 3), round(float(centre + half), 3))
+
+
 def presence(records: list, device: str, end_s: float, present_at_start: bool) -> list[tuple[float, float]]:
     """Intervals during which ``device`` was in the home."""
     spans, since = [], 0.0 if present_at_start else None
@@ -165,6 +176,7 @@ def chain_metrics(
         "detected": len(matched_truths),
         "true_alerts": true_alerts,
         "recall": round(len(matched_truths) / len(positives), 4) if positives else None,
+        "recall_ci95": wilson_interval(len(matched_truths), len(positives)),
         "precision": round(true_alerts / len(alerts), 4) if alerts and classes else None,
         "end_to_end_s": _stats([r.t - r.trigger_t for r in alerts.values()]),
         "per_hop_s": {k: _stats(v) for k, v in per_hop.items()},
