@@ -312,6 +312,8 @@ class Simulation:
     def _apply_event(self, event: dict[str, Any], start: bool) -> None:
         kind = event["type"]
         reason = event["reason"] or kind.replace("_", " ")
+        if not start:
+            reason = f"end of {reason}"
         if kind == "link_degrade":
             link = self.links[event["link"]]
             if start:
@@ -319,11 +321,11 @@ class Simulation:
                 shown = ", ".join(f"{k} {v:g}" for k, v in quality.items() if v is not None)
                 link.degrade(f"{reason}: {shown}", **quality)
             else:
-                link.restore(f"end of {reason}")
+                link.restore(reason)
             return
         if kind in ("link_down", "link_up"):
             up = (kind == "link_up") == start
-            self.links[event["link"]].set_up(up, reason if start else f"end of {reason}")
+            self.links[event["link"]].set_up(up, reason)
             return
         device = self.devices[event["device"]]
         if kind in ("device_join", "device_leave"):

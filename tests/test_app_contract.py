@@ -209,7 +209,9 @@ def test_a_device_joins_and_leaves_as_trace_records():
         (3600.0, "guest", "phone", "phone", "guest arrives")
     ]
     assert joined[0].capacity_wh == pytest.approx(12.98, rel=0.05)
-    assert [(r.t, r.device) for r in trace.of(DeviceLeft)] == [(7200.0, "guest")]
+    assert [(r.t, r.device, r.reason) for r in trace.of(DeviceLeft)] == [
+        (7200.0, "guest", "end of guest arrives")
+    ]
     guest_link = [(r.t, r.up) for r in trace.of(LinkState) if r.link == "hub-guest"]
     assert guest_link == [(0.0, False), (3600.0, True), (7200.0, False)]
     on_off = [(r.t, r.on) for r in trace.of(DeviceState) if r.device == "guest"]
