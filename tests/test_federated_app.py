@@ -184,11 +184,29 @@ def test_same_seed_same_trace():
     assert len(first) > 200 and first == second
 
 
-def test_shipped_scenario_loads_with_its_defaults():
+def test_tiers_take_turns_round_robin():
+    sim = _run(12, **ANYTIME, rounds=4, clients_per_round=3, tiers=3, dropout=0.0)
+    app = sim.app("federated")
+    tier_of = {home.watch.name: home.tier for home in app.homes}
+    selected = [r for r in sim.trace.records if type(r) is ClientUpdate and r.stage == "selected"]
+    for r in selected:
+        assert tier_of[r.device] == (r.round - 1) % 3 and r.detail == f"tier {tier_of[r.device]}"
+    fast, slow = (min(h.expected_s for h in app.homes if h.tier == t) for t in (0, 2))
+    assert fast < slow
+
+
+def test_shipped_scenario_runs_overnight():
     spec = load_scenario(SCENARIO)
     params = spec["apps"][0]["params"]
     assert params["clients_per_round"] == 10 and params["require_charging"] is True
     assert sum(1 for d in spec["devices"] if d["profile"] == "smartwatch") == 50
+    sim = Simulation.from_file(SCENARIO)
+    sim.run()
+    metrics = sim.summary()["federated"]
+    assert metrics["rounds"] == 20 and metrics["accuracy"] > metrics["accuracy_initial"] + 0.3
+    hours = [clock_hour(r.started_t, params["day_start"]) for r in _rounds(sim)]
+    assert all(h >= 21 or h < 3 for h in hours)  # the watches charge overnight
+    assert metrics["watch_battery_j"] == 0.0 and metrics["stragglers"] + metrics["dropped"] > 0
 
 
 @pytest.mark.parametrize(

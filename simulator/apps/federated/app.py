@@ -410,7 +410,6 @@ class FederatedLearning(App):
         self.late: list[tuple[Home, Round, strategies.Update]] = []
         self.window: Counter = Counter()  # what happened since the last aggregation
         self.host_s: Counter = Counter()  # host wall time of real work (not the device clock)
-        self.history: list[float] = []
         self._arrival = self.env.event()
         self._async_rounds: dict[int, Round] = {}
         self._async_buffer: list[tuple[Home, Round, strategies.Update]] = []
@@ -512,7 +511,6 @@ class FederatedLearning(App):
                 params["day_start"],
             )
         )
-        self.history.append(accuracy)
         self.env.process(self._routine())
         if self.paillier is not None:
             self.env.process(self._crypto(self.keyholder, Counter(paillier_keygen=1)))
@@ -973,6 +971,7 @@ class FederatedLearning(App):
 
     # -- stage bookkeeping -----------------------------------------------------------------
     def _stage(self, rnd: Round, home: Home, stage: str, staleness: int = 0, detail: str = "") -> None:
+        assert stage in STAGES, stage
         rnd.stages[home.index] = stage
         self.sim.trace.append(
             ClientUpdate(
@@ -1121,7 +1120,6 @@ class FederatedLearning(App):
             )
         )
         self.window = Counter(window_start_s=self.env.now)
-        self.history.append(accuracy)
         self.fire("round_end")
 
     def evaluate(self) -> tuple[float, float]:
