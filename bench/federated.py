@@ -64,6 +64,12 @@ def _eps(m: dict) -> str:
     return "—" if m.get("epsilon") is None else f"{m['epsilon']:.2f}"
 
 
+def _rounds(m: dict) -> str:
+    """Released aggregates, with the attempts when some failed (secagg below threshold…)."""
+    attempted = m.get("rounds_attempted", m["rounds"])
+    return str(m["rounds"]) if attempted == m["rounds"] else f"{m['rounds']}/{attempted}"
+
+
 def _last5(m: dict) -> float:
     accuracies = m["accuracy_per_round"][-5:]
     return sum(accuracies) / max(len(accuracies), 1)
@@ -91,7 +97,7 @@ def table_strategies() -> None:
     for label, params in rows:
         m = run(50, params)
         print(
-            f"  {label:<22} {m['accuracy']:>6.3f} {_last5(m):>6.3f} {m['rounds']:>6} {m['last_round'] or '—':>6} "
+            f"  {label:<22} {m['accuracy']:>6.3f} {_last5(m):>6.3f} {_rounds(m):>6} {m['last_round'] or '—':>6} "
             f"{_mb(m['bytes_up']):>7} {_mb(m['bytes_down']):>7} {m['client_energy_j']:>9.2f} "
             f"{m['privacy_device_s']:>10.3f} {m['privacy_energy_j']:>8.2f} {_mb(m['privacy_bytes']):>8} "
             f"{_eps(m):>5} {m['wall_s']:>7.1f}",
@@ -114,7 +120,7 @@ def table_dp() -> None:
         m = run(1000, {**base, **params})
         print(
             f"  {label:<14} {m['accuracy']:>6.3f} {_last5(m):>6.3f} {m['noise_multiplier']:>6.3f} {_eps(m):>6} "
-            f"{m['rounds']:>6} {m['wall_s']:>7.1f}",
+            f"{_rounds(m):>6} {m['wall_s']:>7.1f}",
             flush=True,
         )
 

@@ -216,7 +216,11 @@ class FederatedPanel(QWidget):
                 "held-out accuracy",
                 "Global model on wearers who never train (measured with real torch)",
             ),
-            ("rounds", "rounds", "Aggregations done / planned"),
+            (
+                "rounds",
+                "rounds",
+                "Aggregates released / planned (a round that failed or was not released does not count)",
+            ),
             ("reported", "updates / round", "Updates aggregated in the last round (of those selected)"),
             (
                 "bytes",
@@ -339,7 +343,7 @@ class FederatedPanel(QWidget):
         up = sum(r.bytes_up for r in rounds)
         down = sum(r.bytes_down for r in rounds)
         self.monitors["accuracy"].setText(f"{accuracy[-1]:.3f}")
-        self.monitors["rounds"].setText(f"{len(rounds)} / {plan.rounds}")
+        self.monitors["rounds"].setText(f"{last.version if last else 0} / {plan.rounds}")
         self.monitors["reported"].setText(f"{last.participants} / {last.selected}" if last else "–")
         self.monitors["bytes"].setText(f"{up / 1e6:.2f} / {down / 1e6:.2f}")
         eps = last.epsilon if last is not None else None
@@ -397,7 +401,7 @@ def whatif_metrics(session: Any, app_name: str, t: float) -> dict[str, float | N
         return {m.key: None for m in WHATIF_METRICS}
     return {
         "accuracy": rounds[-1].accuracy if rounds else plan.initial_accuracy,
-        "rounds": float(len(rounds)),
+        "rounds": float(rounds[-1].version if rounds else 0),
         "mb_up": sum(r.bytes_up for r in rounds) / 1e6,
         "battery_j": sum(r.battery_energy_j for r in rounds),
         "epsilon": rounds[-1].epsilon if rounds else None,

@@ -29,7 +29,13 @@ def table(name: str, metrics: dict) -> list[str]:
         f"  {name}: {m['strategy']} ({m['mode']}), privacy: {m['privacy']}, {m['clients']} clients",
         f"  {'held-out accuracy':<26} {m['accuracy_initial']:.3f} → {m['accuracy']:.3f} "
         f"(best {m['accuracy_best']:.3f})  {_sparkline(m['accuracy_per_round'])}",
-        f"  {'rounds':<26} {m['rounds']} of {m['rounds_planned']}, {m['first_round']}–{m['last_round']}  "
+        f"  {'rounds':<26} {m['rounds']} of {m['rounds_planned']}"
+        + (
+            f" ({m['rounds_attempted']} attempted)"
+            if m.get("rounds_attempted", m["rounds"]) != m["rounds"]
+            else ""
+        )
+        + f", {m['first_round']}–{m['last_round']}  "
         + " ".join(f"{h}h:{n}" for h, n in m["rounds_by_hour"].items()),
         f"  {'participants / round':<26} {fmt(m['participants_mean'], 1)}  "
         f"({m['clients_participated']} distinct clients)",

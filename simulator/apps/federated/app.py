@@ -1420,7 +1420,8 @@ def federated_metrics(trace: Trace, until_s: float | None = None, app: str = "fe
         "strategy": plan.strategy,
         "mode": plan.mode,
         "privacy": plan.privacy,
-        "rounds": len(rounds),
+        "rounds": rounds[-1].version if rounds else 0,  # aggregates released
+        "rounds_attempted": len(rounds),
         "rounds_planned": plan.rounds,
         "accuracy_initial": plan.initial_accuracy,
         "accuracy": accuracies[-1] if accuracies else plan.initial_accuracy,
