@@ -6,7 +6,8 @@ How a night runs:
 1. Before the loop (``start``): the night's ground truth is drawn (:mod:`.ground_truth`),
    every sensor's inputs and gate decisions are built (:mod:`.streams`), and each chain's
    model stages run, batched, on the inputs they can receive — the outputs do not depend
-   on simulation state. Inputs off that plan are run on demand, identically.
+   on simulation state, and the cache (:mod:`.cache`) keeps them across runs. Inputs off
+   that plan are run on demand, identically.
 2. In the loop: each sensor's gated inputs reach their chain's first stage at their time;
    a stage runs its model on its device with ``Device.run`` (queued by the chain's QoS
    priority), checks its condition, and hands its payload to the next stages over the

@@ -3,6 +3,11 @@ each input is complete, what is really in it (a truth id), whether the sensor's 
 it through, and its model input on demand. The outputs do not depend on simulation
 state, so the app runs the models over them in batches before the night starts.
 
+The schedule of a stream is cheap and always built; its inputs (frames, speech, IMU
+windows) are made only when the gate statistic or a model needs them, and the gate
+statistic is kept in the cache (:mod:`.cache`) under a key of what the inputs are made of
+(``Stream.key``), which also keys the models' outputs.
+
 - Cameras: a frame every ``frame_period_s``; a PIR camera (the battery doorbell) only in
   clips, from ``pir_wake_s`` after its PIR fires until ``clip_idle_s`` after the last warm
   body left (at most ``clip_max_s``). The motion gate compares each frame with the one
