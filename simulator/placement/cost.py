@@ -196,12 +196,19 @@ def _route_cost(state: State, src: str, dst: str, size_bytes: int, energy: dict[
     return total_s, ""
 
 
+# (profile file, model, part variant, bytes) -> CostEstimate: a part's cost never changes.
+_costs: dict[tuple, object] = {}
+
+
 def _compute(state: State, device: str, card: ModelCard, energy: dict[str, float]):
     """(latency incl. queue, reason) of running ``card`` on ``device``; adds its energy."""
     status = state.devices[device]
     if not status.on:
         return math.inf, f"{device} is off"
-    cost = estimate_card(status.profile, card)
+    key = (status.profile.path, card.model, card.variant, card.bytes)
+    cost = _costs.get(key)
+    if cost is None:
+        cost = _costs[key] = estimate_card(status.profile, card)
     if not cost.fits_memory:
         return math.inf, f"{card.variant} does not fit {device}'s memory"
     _add(energy, device, cost.energy_j)

@@ -6,7 +6,11 @@ Observation (float32, :data:`N_FEATURES`): the request's model (one-hot over :da
 and deadline; the source's state of charge, whether it has a battery and the compute queued
 on it; then for each of two target slots (the request's ``targets[0]`` and ``[1]``, e.g.
 hub and cloud): reachable, route up, bottleneck bandwidth, round trip of the route, airtime
-already queued on the route, compute queued on the target, target on. Times are in units of the request's deadline.
+already queued on the route, compute queued on the target, target on; then, for every
+action, the cost model's estimate (:func:`~simulator.placement.cost.estimate`) of its
+latency and battery energy — what the heuristics decide on, so the agent can learn where
+the estimate errs (outages, losses, fading between decision and transfer). Times are in
+units of the request's deadline, energy in units of :data:`ENERGY_SCALE_J`.
 
 Action: ``0`` = all local; ``1 + slot · MAX_LAYERS + k`` = split at ``k`` with the tail on
 that slot's target (``k ≥ n_layers`` of the model means all local).
@@ -18,15 +22,16 @@ import math
 
 import numpy as np
 
-from simulator.placement.cost import Placement, Request, State
+from simulator.placement.cost import Placement, Request, State, estimate
 
 # The zoo's models in a fixed order (an agent's input layout depends on it).
 MODELS = ("camera_detector", "ecg_verifier", "gesture_imu", "hr_screener", "keyword_spotter")
 MAX_LAYERS = 9  # the deepest sequential view in the zoo (camera_detector)
 SLOTS = 2
 SLOT_FEATURES = 7
-N_FEATURES = len(MODELS) + 4 + SLOTS * SLOT_FEATURES
 N_ACTIONS = 1 + SLOTS * MAX_LAYERS
+N_FEATURES = len(MODELS) + 4 + SLOTS * SLOT_FEATURES + 2 * N_ACTIONS
+ENERGY_SCALE_J = 0.005  # battery energy features are in units of this (a camera inference ≈ 1)
 TIME_CAP = 10.0  # queue and round-trip features are clipped at this many deadlines
 LOW, HIGH = -2.0, TIME_CAP  # bounds of every feature
 
@@ -58,6 +63,14 @@ def encode(request: Request, state: State) -> np.ndarray:
             obs[i + 5] = min(device.backlog_s / deadline_s, TIME_CAP)
             obs[i + 6] = float(device.on)
         i += SLOT_FEATURES
+    estimates: dict[Placement, tuple[float, float]] = {}
+    for action in range(N_ACTIONS):
+        placement = decode(action, request)
+        if placement not in estimates:
+            e = estimate(request, placement, state)
+            estimates[placement] = (min(e.latency_s / deadline_s, TIME_CAP), e.battery_j / ENERGY_SCALE_J)
+        obs[i : i + 2] = estimates[placement]
+        i += 2
     return np.clip(obs, LOW, HIGH, out=obs)
 
 
@@ -85,7 +98,9 @@ class Reward:
     battery energy / energy scale × (0.5 + how empty the source's battery was)``; mains
     energy is free. The RL environment's reward and the bench's score."""
 
-    def __init__(self, latency_cap: float = 4.0, miss_penalty: float = 4.0, energy_scale_j: float = 0.005):
+    def __init__(
+        self, latency_cap: float = 4.0, miss_penalty: float = 4.0, energy_scale_j: float = ENERGY_SCALE_J
+    ):
         self.latency_cap = latency_cap
         self.miss_penalty = miss_penalty
         self.energy_scale_j = energy_scale_j

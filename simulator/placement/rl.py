@@ -30,7 +30,7 @@ PPO_SETTINGS = {
     "batch_size": 256,
     "n_epochs": 5,
     "learning_rate": 3e-4,
-    "gamma": 0.9,  # a placement's outcome arrives within a step or two
+    "gamma": 0.5,  # a placement's outcome arrives within a step or two
     "ent_coef": 0.01,
     "policy_kwargs": {"net_arch": [64, 64]},
 }
