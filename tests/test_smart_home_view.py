@@ -65,3 +65,17 @@ def test_chain_view_shows_every_chain_and_the_deploy_without_scrolling(window, q
     assert view.height() >= view.needed_height()  # every stage row drawn inside the panel
     assert not panel.scroll.verticalScrollBar().isVisible()
     assert view.box_height() >= 32
+
+
+def test_the_clock_follows_the_scenarios_start_clock(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from simulator.engine import Simulation
+    from ui.apps.smart_home import clock_label
+
+    monkeypatch.setenv("HOMETWIN_CACHE", str(tmp_path))
+    overrides = {"apps.home.params.start_clock": "07:30", "duration": "10min", "events": []}
+    sim = Simulation.from_file(SCENARIO, overrides=overrides)
+    session = SimpleNamespace(trace=sim.trace)
+    assert clock_label(session, "home", 0.0) == "07:30:00"
+    assert clock_label(session, "home", 5400.0) == "09:00:00"

@@ -392,7 +392,12 @@ class SmartHomePanel(QWidget):
         policy = self.session.index.column(PolicyChange, self.app).last_at(t)
         clock = clock_label(self.session, self.app, t) or ""
         state = "doorbell chain: the hub confirms"
-        if policy is not None and policy.policy == "switching" and policy.state == "local":
+        doorbell = self.session.index.devices.get(
+            _app_meta(self.session, self.app).get("doorbell", "doorbell")
+        )
+        if doorbell is not None and not doorbell.present_at(t):
+            state = "no doorbell in the home yet"
+        elif policy is not None and policy.policy == "switching" and policy.state == "local":
             state = f"{policy.device} decides locally: {policy.detail}"
         self.status.setText(f"{clock} · {state}")
         actions = [
@@ -425,11 +430,13 @@ def whatif_metrics(session: Any, app_name: str, t: float) -> dict[str, float | N
     }
 
 
+def _app_meta(session: Any, app_name: str) -> dict:
+    """The app's entry in the trace's meta (its name, type, start clock, doorbell)."""
+    return next((a for a in session.trace.meta.get("apps") or [] if a.get("name") == app_name), {})
+
+
 def clock_label(session: Any, app_name: str, t: float) -> str | None:
     """The home's wall clock at ``t`` (the scenario starts at the app's ``start_clock``)."""
-    start = "18:00"
-    for app in session.trace.meta.get("apps") or []:
-        if app.get("name") == app_name and app.get("start_clock"):
-            start = app["start_clock"]
+    start = _app_meta(session, app_name).get("start_clock") or "18:00"
     seconds = (clock_s(start, 0.0) + t) % 86400.0
     return f"{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"

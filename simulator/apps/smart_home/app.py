@@ -181,7 +181,11 @@ class SmartHome(App):
                 else:
                     chain["children"][stage["trigger"]].append(stage)
             chain["priority"] = chain_schema.QOS_PRIORITY[chain["qos"]]
-        # The chains' graphs travel with the trace, so a view can draw them from a saved file.
+        # The home's clock and doorbell, and the chains' graphs, travel with the trace, so a
+        # view can draw them from a saved file.
+        for entry in sim.trace.meta.get("apps", []):
+            if entry.get("name") == name:
+                entry.update(start_clock=params["start_clock"], doorbell=params["doorbell"])
         sim.trace.meta.setdefault("chains", {})[name] = [
             {
                 "name": c["name"],
