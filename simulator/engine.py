@@ -33,7 +33,6 @@ class Simulation:
     """A runnable scenario. See the module docstring."""
 
     def __init__(self, spec: dict[str, Any], seed: int | None = None) -> None:
-        torch_threads_once()
         self.spec = spec
         self.seed = int(spec["seed"] if seed is None else seed)
         self.duration_s = float(spec["duration"])
@@ -384,7 +383,9 @@ def freeze_startup_objects_once() -> None:
 
 
 def torch_threads_once() -> None:
-    """One torch thread: on these shared 2-core machines 2 threads ran 4–13× slower."""
+    """One torch thread: on these shared 2-core machines 2 threads ran 4–13× slower.
+    Called where torch is first needed (an app loading a model or a trainer), so a run
+    without models never imports torch."""
     global _threads_set
     if not _threads_set:
         import torch

@@ -126,7 +126,9 @@ class App:
         loads torch / ONNX Runtime on first use). A variant that does not fit the device's
         memory is a ``SpecError`` naming ``devices.<name>.models.<model>``."""
         from models import runtime  # deferred: only a running model needs torch
+        from simulator.engine import torch_threads_once
 
+        torch_threads_once()
         variant = device.hosted_variant(model) or default_variant
         try:
             predictor = runtime.load(model, variant)

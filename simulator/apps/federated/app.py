@@ -444,6 +444,9 @@ class FederatedLearning(App):
 
     def start(self) -> None:
         from simulator.apps.federated import training  # torch loads here, not with the package
+        from simulator.engine import torch_threads_once
+
+        torch_threads_once()
 
         params = self.params
         started = time.perf_counter()
