@@ -81,3 +81,22 @@ def test_without_teaching_mode_the_player_does_not_stop(window, qtbot):
     window.player.play()
     qtbot.waitUntil(lambda: window.player.t > 700, timeout=10000)
     assert not window.banner.isVisible()
+
+
+def test_teaching_mode_shows_a_step_at_the_very_start_once(qtbot, tmp_path):
+    from tests.conftest import TINY_SCENARIO
+
+    path = tmp_path / "start.yaml"
+    path.write_text(TINY_SCENARIO.replace("  - {at: 600,", '  - {at: 0, text: "Midnight."}\n  - {at: 600,'))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    assert w.open_path(str(path))
+    w.set_teaching(True)
+    w.player.set_speed(3000)
+    w.player.play()
+    qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=10000)
+    assert w.player.t == 0.0 and "Midnight." in w.banner.text.text()
+    w.banner.button.click()
+    qtbot.waitUntil(lambda: w.banner.isVisible() and w.player.t > 0, timeout=10000)
+    assert w.player.t == pytest.approx(600.0)  # the t = 0 step is not shown again

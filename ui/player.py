@@ -163,7 +163,9 @@ class Player(QObject):
             return self.t
         new_t = min(self.target, frontier)
         if self.teaching and new_t > self.t:
-            n = session.index.narration_between(self.t, new_t)
+            # A step exactly at the playhead (t = 0 when a run starts) is shown once too.
+            since = self.t if self._shown_narration_t == self.t else math.nextafter(self.t, -math.inf)
+            n = session.index.narration_between(since, new_t)
             if n is not None and n.t != self._shown_narration_t:
                 new_t = n.t
                 self.target = n.t
