@@ -50,6 +50,17 @@ def _stage_text(r: ChainStage) -> str:
     return f"{r.chain} #{r.run} {r.stage} on {r.device}: {r.outcome} ({what})"
 
 
+# Payloads between a chain's stages are "chain:<chain name>": the shipped chains get a colour
+# each (Paul Tol's light palette, unused elsewhere); a chain of your own draws grey.
+MESSAGE_COLORS = {
+    "probe": "#99DDFF",  # light blue: the doorbell timing its link to the hub
+    "chain:doorbell": "#EE8866",  # orange: security payloads
+    "chain:indoor": "#EE8866",
+    "chain:voice": "#44BB99",  # mint: a voice command
+    "chain:gesture": "#BBCC33",  # pear: a gesture
+    "chain:clip_index": "#DDDDDD",  # pale grey: best-effort indexing
+}
+
 RECORD_VIEWS = {
     ChainStage: RecordView(
         label="chain stage",
