@@ -8,12 +8,13 @@ GEMM rate), so a run's device times are a deterministic function of its op count
 same seed gives the same trace, which host timing inside the run would not.
 
 Host → device: the arithmetic runs on the device's CPU, so a host second is scaled by
-``host float32 GEMM MAC/s (one thread, measured) ÷ the profile's achieved fp32 MAC/s``
-(peak × utilization of its CPU engine): the only CPU throughput the profiles carry, and
-the same kind of number on both sides. Crypto is single-threaded big-integer work while
-the profiles' fp32 figures count every core (watch 2, phone 2 performance cores, hub 4),
-so this flatters the devices: read device crypto times as lower bounds, good to ±2×. A
-``cloud`` server is a server-class CPU like the host: ratio 1, and its energy is its
+``host float32 GEMM MAC/s (one thread, measured) ÷ the profile's fp32 peak MAC/s``: the
+only CPU throughput the profiles carry, and both sides near peak (a 512³ GEMM reaches it;
+measured 92 G MAC/s here with AVX-512). That makes the watch 8.2× slower than this host,
+the phone 0.83× and the hub 3.8×. Crypto is
+single-threaded big-integer work while the profiles' peaks count every core (watch 2,
+phone 2 performance cores, hub 4), so read device crypto times as lower bounds, good to
+±2×. A ``cloud`` server is a server-class CPU like the host: ratio 1, and its energy is its
 active − idle power. Elsewhere the energy is the device time × the fp32 engine's power.
 """
 
@@ -69,7 +70,7 @@ def device_ratio(profile: DeviceProfile) -> float:
     """Device seconds per host second for CPU-bound crypto on ``profile``."""
     if profile.kind == "cloud":
         return 1.0
-    return host_costs()["host_gemm_macs_per_s"] / profile.engines["fp32"].achieved_macs_per_s
+    return host_costs()["host_gemm_macs_per_s"] / profile.engines["fp32"].peak_macs_per_s
 
 
 def crypto_power_w(profile: DeviceProfile) -> float:
