@@ -6,11 +6,12 @@ loading), with the speed-up over serial and the overhead per run.
                           [--repeat 3] [--json]
 
 Columns: wall (the whole ``run_sweep`` call), setup (until the first worker had its models
-loaded: process spawn or Ray start, imports, model loading), Σ run (the runs' own wall
-time, summed over workers), overhead per run (``(wall − setup) × workers − Σ run``, per
-run: scheduling, result transfer, row writing, and workers idle at the tail), speed-up
-(serial wall / this wall) and speed-up after setup (the same without either side's setup:
-what a long sweep tends to). The load average is printed: the machine may be shared.
+loaded: process spawn or Ray start, imports, model loading; all ready: the last worker),
+Σ run (the runs' own wall time, summed over workers), dispatch per run (a ready worker's
+time between its runs: handing out a run, taking back its row), overhead per run
+(``(wall − setup) × workers − Σ run``, per run: dispatch plus workers that start later or
+sit idle at the tail), speed-up (serial wall / this wall) and speed-up after setup (the
+same without either side's setup: what a long sweep tends to). The load average is printed: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def one(backend: str, runs: int, duration: str, workers: int | None) -> dict:
         "backend": backend,
         "wall_s": wall,
         "setup_s": table.timing.get("setup_s", 0.0),
+        "all_ready_s": table.timing.get("all_ready_s", 0.0),
+        "dispatch_ms_per_run": 1000.0 * table.timing.get("dispatch_s_per_run", 0.0),
         "run_s": table.timing.get("run_s", 0.0),
         "workers": int(table.timing.get("workers", 1)),
         "runs": len(table),
@@ -112,15 +115,16 @@ def main() -> int:
         f"fastest of {args.repeat}; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
     )
     print(
-        f"\n  {'backend':<8}{'workers':>8}{'wall s':>9}{'setup s':>9}{'Σ run s':>9}"
-        f"{'overhead/run ms':>17}{'speed-up':>10}{'after setup':>13}{'same rows':>11}"
+        f"\n  {'backend':<8}{'workers':>8}{'wall s':>8}{'setup s':>9}{'all ready s':>13}{'Σ run s':>9}"
+        f"{'dispatch ms/run':>17}{'overhead ms/run':>17}{'speed-up':>10}{'after setup':>13}{'same rows':>11}"
     )
     for r in results:
         speedup = f"{r['speedup']:.2f}×" if r["speedup"] is not None else "—"
         steady = f"{r['speedup_after_setup']:.2f}×" if r["speedup_after_setup"] is not None else "—"
         print(
-            f"  {r['backend']:<8}{r['workers']:>8}{r['wall_s']:>9.2f}{r['setup_s']:>9.2f}{r['run_s']:>9.2f}"
-            f"{r['overhead_per_run_ms']:>17.1f}{speedup:>10}{steady:>13}{'yes' if r['identical_to_first'] else 'NO':>11}"
+            f"  {r['backend']:<8}{r['workers']:>8}{r['wall_s']:>8.2f}{r['setup_s']:>9.2f}{r['all_ready_s']:>13.2f}"
+            f"{r['run_s']:>9.2f}{r['dispatch_ms_per_run']:>17.2f}{r['overhead_per_run_ms']:>17.1f}"
+            f"{speedup:>10}{steady:>13}{'yes' if r['identical_to_first'] else 'NO':>11}"
         )
     return 0 if all(r["identical_to_first"] and not r["failed"] for r in results) else 1
 

@@ -105,6 +105,29 @@ def run_local(plan: SweepPlan) -> None:
                 pending.append(job)
 
 
+def summarize_timings(timings: list[dict[str, float]], started_at: float) -> dict[str, float]:
+    """Where a sweep's time went, from its workers' timing facts: ``setup_s`` until the
+    first worker had its models (``all_ready_s``: the last), ``run_s`` the runs' own time
+    summed, and ``dispatch_s_per_run`` a worker's time between its runs once ready (handing
+    out a run and taking back its row), per run."""
+    by_worker: dict[float, list[dict[str, float]]] = {}
+    for t in timings:
+        by_worker.setdefault(t["pid"], []).append(t)
+    # a worker kept from an earlier sweep (this process, a Ray session) was ready before
+    ready_at = {pid: max(runs[0]["ready_at"], started_at) for pid, runs in by_worker.items()}
+    gaps = 0.0
+    for pid, runs in by_worker.items():
+        busy = sum(t["ended_at"] - t["started_at"] for t in runs)
+        gaps += max(t["ended_at"] for t in runs) - min(ready_at[pid], *(t["started_at"] for t in runs)) - busy
+    return {
+        "setup_s": min(ready_at.values()) - started_at,
+        "all_ready_s": max(ready_at.values()) - started_at,
+        "workers": float(len(by_worker)),
+        "run_s": sum(t["ended_at"] - t["started_at"] for t in timings),
+        "dispatch_s_per_run": gaps / len(timings),
+    }
+
+
 def _shown(path: Path) -> Path:
     """``path`` relative to the working folder where it is inside it (for messages)."""
     try:
@@ -188,9 +211,7 @@ def run_sweep(
         _backend(backend)(plan)
     timing = {"total_s": time.perf_counter() - started, "runs": float(len(todo))}
     if timings:
-        timing["setup_s"] = min(t["ready_at"] for t in timings) - started_at
-        timing["workers"] = float(len({t["pid"] for t in timings}))
-        timing["run_s"] = sum(results[r.key]["run_wall_s"] or 0.0 for r in todo if r.key in results)
+        timing.update(summarize_timings(timings, started_at))
     rows = [results[r.key] for r in runs if r.key in results]
     table = SweepTable(rows, grid, seed_list, str(scenario), folder.path if folder else None, timing)
     if folder:
