@@ -182,7 +182,6 @@ def test_a_valid_placement_is_normalised():
         ({"policy": "min_latency", "split": 2}, "split", "only the split policy"),
         ({"policy": "offload", "to": "attic"}, "to", "unknown device 'attic'"),
         ({"policy": "min_energy", "targets": ["hub", "garage"]}, "targets[1]", "unknown device 'garage'"),
-        ({"policy": "rl"}, "agent", "needs an agent file"),
         ({"policy": "rl", "agent": "no/such/agent.zip"}, "agent", "file not found"),
         ({"policy": "local", "boundary": "int4"}, "boundary", "must be one of fp32, int8"),
         ({"policy": "local", "where": "hub"}, "where", "unknown field"),

@@ -18,7 +18,8 @@ Policies (``policy:``):
   battery is: a full battery picks min-latency, an empty one min-energy;
 - ``deadline_aware`` the option of least battery energy among those expected to meet the
   deadline; when none does, min-latency;
-- ``rl``             a trained agent (``agent:`` a stable-baselines3 PPO file), see
+- ``rl``             a trained agent (``agent:`` a stable-baselines3 PPO file; default: the
+  shipped ``models/artifacts/placement/ppo_placement.zip``), see
   :class:`simulator.placement.rl.RLPolicy`.
 
 Options and their costs come from :mod:`simulator.placement.cost`.
@@ -29,6 +30,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from models.cards import ARTIFACTS_DIR
 from simulator.placement.cost import BOUNDARIES, Estimate, Placement, Request, State, estimates
 from simulator.validate import Field, ListOf, SpecError, check_file
 
@@ -42,6 +44,9 @@ PLACEMENT_SCHEMA: dict[str, Any] = {
 }
 # Offload targets by default: devices of these kinds, in this order.
 DEFAULT_TARGET_KINDS = ("hub", "cloud")
+# The agent ``policy: rl`` loads when no ``agent`` is named (trained by ``python -m
+# simulator.placement.rl``).
+SHIPPED_AGENT = ARTIFACTS_DIR / "placement" / "ppo_placement.zip"
 
 
 class Policy:
@@ -191,13 +196,14 @@ def check_placement(
                 f"{file}, {where}.to: no device to offload to (name one; no hub or cloud in the scenario)"
             )
     if policy == "rl":
-        if not config["agent"]:
-            raise SpecError(f"{file}, {where}.agent: the rl policy needs an agent file (a trained PPO .zip)")
-        path = Path(config["agent"])
+        path = Path(config["agent"] or SHIPPED_AGENT)
         if not path.is_absolute() and base_dir is not None and not path.exists():
             path = base_dir / path
         if not path.exists():
-            raise SpecError(f"{file}, {where}.agent: file not found: {config['agent']}")
+            raise SpecError(
+                f"{file}, {where}.agent: file not found: {config['agent'] or path} "
+                "(train one with `python -m simulator.placement.rl`)"
+            )
         config["agent"] = str(path)
     elif config["agent"] is not None:
         raise SpecError(f"{file}, {where}.agent: only the rl policy takes an agent file (policy is {policy})")

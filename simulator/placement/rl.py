@@ -17,12 +17,11 @@ import argparse
 import time
 from pathlib import Path
 
-from models.cards import ARTIFACTS_DIR
 from simulator.placement.cost import Placement, Request, State
 from simulator.placement.observe import decode, encode
-from simulator.placement.policies import Policy
+from simulator.placement.policies import SHIPPED_AGENT, Policy
 
-AGENT_PATH = ARTIFACTS_DIR / "placement" / "ppo_placement.zip"
+AGENT_PATH = SHIPPED_AGENT
 # PPO settings (stable-baselines3 defaults unless noted): 4 environments × 512 steps per
 # update, 64-64 MLPs, a little entropy bonus so the agent keeps trying splits early on.
 PPO_SETTINGS = {

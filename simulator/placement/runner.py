@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import simpy
 
+from simulator.devices import PRIORITY_NORMAL
 from simulator.placement.cost import DeviceStatus, LinkStatus, Placement, Request, State, shortest_route
 from simulator.trace import register_records
 
@@ -65,6 +66,7 @@ class Outcome:
 
     record: Placed
     energy_j: dict[str, float]  # per device: compute bursts and radio bits (not radio tails)
+    result_device: str | None = None  # where the result is (the sink when delivered); None: none made
 
     @property
     def latency_s(self) -> float:
@@ -134,10 +136,17 @@ class PlacementRunner:
 
     # -- serving -----------------------------------------------------------------------
     def serve(
-        self, request: Request, placement: Placement, policy: str = "", label: str = "", score: float = 0.0
+        self,
+        request: Request,
+        placement: Placement,
+        policy: str = "",
+        label: str = "",
+        score: float = 0.0,
+        priority: int = PRIORITY_NORMAL,
     ) -> Generator[Any, Any, Outcome]:
         """Run ``request`` as ``placement`` says (a SimPy process generator: ``yield from``);
-        ``label``/``score`` are the real model output. Returns the :class:`Outcome`."""
+        ``label``/``score`` are the real model output, ``priority`` the compute queue's class
+        of its parts (``Device.run``). Returns the :class:`Outcome`."""
         table, card = request.table, request.card
         n = table.n_layers
         local = placement.is_local(request)
@@ -145,22 +154,27 @@ class PlacementRunner:
         target = request.source if local else placement.target
         energy: dict[str, float] = {}
         status, where, sent = "ok", request.source, 0
+        result_device = None
         if split > 0:
             ran = yield from self._compute(
-                request.source, table.part_card(card, 0, split), label, score, energy
+                request.source, table.part_card(card, 0, split), label, score, energy, priority
             )
             status = "ok" if ran else "failed"
         if status == "ok" and not local:
             sent = table.boundary_bytes(split, request.boundary)
             where, delivered = yield from self._carry(request.source, target, sent, "activation", energy)
             status = "ok" if delivered else "fallback"
-            ran = yield from self._compute(where, table.part_card(card, split, n), label, score, energy)
-            status = status if ran else "failed"
-        if status != "failed" and where != request.result_at:
-            _, delivered = yield from self._carry(
-                where, request.result_at, table.boundary_bytes(n), "result", energy
+            ran = yield from self._compute(
+                where, table.part_card(card, split, n), label, score, energy, priority
             )
-            status = status if delivered else "failed"
+            status = status if ran else "failed"
+        if status != "failed":
+            result_device = where
+            if where != request.result_at:
+                result_device, delivered = yield from self._carry(
+                    where, request.result_at, table.boundary_bytes(n), "result", energy
+                )
+                status = status if delivered else "failed"
         now = self.env.now
         latency_s = now - request.t_s
         devices = self.sim.devices
@@ -189,13 +203,13 @@ class PlacementRunner:
             label,
         )
         self.sim.trace.append(record)
-        return Outcome(record, energy)
+        return Outcome(record, energy, result_device)
 
-    def _compute(self, name: str, part, label: str, score: float, energy: dict[str, float]):
+    def _compute(self, name: str, part, label: str, score: float, energy: dict[str, float], priority: int):
         device = self.sim.devices[name]
         latency_s = device.cost(part).latency_s
         self.backlog_s[name] = self.backlog_s.get(name, 0.0) + latency_s
-        ran = yield device.run(part, 1, label, score)
+        ran = yield device.run(part, 1, label, score, priority)
         self.backlog_s[name] -= latency_s
         if ran:
             energy[name] = energy.get(name, 0.0) + device.cost(part).energy_j

@@ -23,6 +23,14 @@ How a night runs:
    below FP32 is re-checked at the highest precision the deciding device holds (emergency
    precision); best-effort batches leave ``reserved_share`` of the accelerator to
    real-time chains.
+5. Placement (optional, per model stage: ``placement:``, :mod:`simulator.placement`): a
+   policy decides for each input where the stage's layers run — all on its device, the input
+   sent to the hub or the cloud, or split at a layer — and a
+   :class:`~simulator.placement.runner.PlacementRunner` carries it out on the devices and
+   links (``Placed`` records). The result goes to where the chain goes on (the next stages'
+   device); a next model stage there takes the input from it when the input itself was sent,
+   else from the stage's device (as without placement). A stage without ``placement`` runs
+   wholly on its device, exactly as before.
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from simulator.apps.smart_home.records import (
 )
 from simulator.compute import card_precision, estimate
 from simulator.trace import Note
-from simulator.validate import Field, SpecError
+from simulator.validate import Field, ListOf, SpecError
 
 PRECISION_RANK = {"int8": 0, "mixed": 1, "fp16": 2, "fp32": 3}
 PROBE_BYTES = 64
@@ -93,6 +101,12 @@ PARAMS_SCHEMA: dict[str, Any] = {
     "imu_wake_rad_s": Field(float, default=0.5, minimum=0.0),
     "match_grace_s": Field("duration", default=30.0, minimum=0.0),
     "retries": Field(int, default=2, minimum=0),
+    # More cameras: each sees what the doorbell ("door": a PIR camera woken in clips) or the
+    # indoor camera ("indoor": always on) sees, from its own angle (frames of its own).
+    "extra_cameras": ListOf(
+        {"device": Field(str, required=True), "sees": Field(str, required=True, choices=("door", "indoor"))},
+        default=[],
+    ),
     **{name: Field(float, default=value, minimum=0.0) for name, value in RATE_DEFAULTS.items()},
 }
 HOOKS = (
@@ -133,8 +147,18 @@ class SmartHome(App):
             ) from None
         kinds = {d["name"]: _kind(d) for d in scenario["devices"]}
         links = [(link["a"], link["b"]) for link in scenario["links"]]
+        cameras = [params["doorbell"], params["indoor_camera"]]
+        for i, extra in enumerate(params["extra_cameras"]):
+            at = f"{file}, {where}.extra_cameras[{i}].device"
+            if extra["device"] not in kinds:
+                raise SpecError(f"{at}: unknown device {extra['device']!r} (devices: {', '.join(kinds)})")
+            if kinds[extra["device"]] != "camera":
+                raise SpecError(f"{at}: {extra['device']!r} is a {kinds[extra['device']]}, not a camera")
+            if extra["device"] in cameras:
+                raise SpecError(f"{at}: {extra['device']!r} is already one of the home's cameras")
+            cameras.append(extra["device"])
         params["chains"] = chain_schema.check_chains(params["chains"], kinds, links, file, f"{where}.chains")
-        sensors = {"motion": (params["doorbell"], params["indoor_camera"]), "sound": (params["speaker"],)}
+        sensors = {"motion": tuple(cameras), "sound": (params["speaker"],)}
         sensors["imu"] = (params["watch"],)
         for i, chain in enumerate(params["chains"]):
             for j, stage in enumerate(chain["stages"]):
@@ -172,6 +196,22 @@ class SmartHome(App):
         self._awake_since: dict[str, float] = {}
         self._stats: dict[str, dict[str, int]] = {}
         self.load_power_w: dict[str, float] = {}
+        # (camera, what it sees: the night's "door" or "indoor" sightings, woken by a PIR)
+        self.cameras = [(params["doorbell"], "door", True), (params["indoor_camera"], "indoor", False)]
+        self.cameras += [(e["device"], e["sees"], e["sees"] == "door") for e in params["extra_cameras"]]
+        self.pir_cameras = {camera for camera, _, pir in self.cameras if pir}
+        # Placement (see the module docstring): the checked ``placement`` of each placed stage,
+        # its policy and one runner for the app (made in start), and what each request cost.
+        self.placements = {
+            (c["name"], s["id"]): s["placement"]
+            for c in self.chains
+            for s in c["stages"]
+            if s.get("placement")
+        }
+        self.runner = None
+        self._requests = 0
+        self._policies: dict[tuple[str, str], Any] = {}
+        self.placed: dict[int, tuple[str, str, dict[str, float]]] = {}  # request → chain, stage, J by device
         for chain in self.chains:
             chain["by_id"] = {s["id"]: s for s in chain["stages"]}
             chain["children"] = defaultdict(list)
@@ -190,13 +230,7 @@ class SmartHome(App):
             {
                 "name": c["name"],
                 "qos": c["qos"],
-                "stages": [
-                    {
-                        k: s[k]
-                        for k in ("id", "trigger", "device", "model", "variant", "action", "when", "fallback")
-                    }
-                    for s in c["stages"]
-                ],
+                "stages": [_stage_meta(s) for s in c["stages"]],
             }
             for c in self.chains
         ]
@@ -209,6 +243,8 @@ class SmartHome(App):
             self.rng("night"), self.sim.duration_s, self.start_clock_s, rates
         )
         self.truths = self._truths()
+        if self.placements:
+            self._start_placement()
         self._install_at_start()
         self.streams = self._build_streams()
         self._prepare_verdicts()
@@ -233,8 +269,8 @@ class SmartHome(App):
         """Every ground-truth item as a record, in time order, numbered."""
         p = self.params
         items: list[tuple[float, str, str, str, float, str]] = []
-        for where, sightings in ((p["doorbell"], self.night.door), (p["indoor_camera"], self.night.indoor)):
-            for s in sightings:
+        for where, sees, _ in self.cameras:
+            for s in getattr(self.night, sees):
                 items.append((s.t, where, s.kind, s.label, s.end_t, "headlights" if s.light else ""))
         for s in self.night.sounds:
             said = " ".join(w or "(noise)" for w in s.words)
@@ -263,12 +299,9 @@ class SmartHome(App):
         needed = {c["source"]["device"] for c in self.chains if c["source"]["trigger"] != "timer"}
         out: dict[str, streams.Stream] = {}
         ids = self._truth_id
-        for camera, sightings, pir in (
-            (p["doorbell"], night.door, True),
-            (p["indoor_camera"], night.indoor, False),
-        ):
+        for camera, sees, pir in self.cameras:
             if camera in needed:
-                pairs = [(ids[(camera, s.t, s.kind)], s) for s in sightings]
+                pairs = [(ids[(camera, s.t, s.kind)], s) for s in getattr(night, sees)]
                 out[camera] = streams.camera_stream(camera, pairs, night, seed, p, pir, indoor=not pir)
         if p["speaker"] in needed:
             pairs = [(ids[(p["speaker"], s.t, s.kind)], s) for s in night.sounds]
@@ -565,6 +598,89 @@ class SmartHome(App):
     def home(self) -> bool:
         return self.night.home_at(self.env.now)
 
+    # -- placement: where a placed stage's layers run ----------------------------------------
+    def _start_placement(self) -> None:
+        """One runner for the app and a policy per placed stage (an agent file loads once)."""
+        from simulator.placement import make_policy
+        from simulator.placement.runner import PlacementRunner
+
+        self.runner = PlacementRunner(self.sim, app=self.name, retries=self.params["retries"])
+        agents: dict[str, Any] = {}
+        for key, config in self.placements.items():
+            if config["policy"] == "rl":
+                if config["agent"] not in agents:
+                    agents[config["agent"]] = make_policy(config)
+                self._policies[key] = agents[config["agent"]]
+            else:
+                self._policies[key] = make_policy(config)
+
+    def _result_at(self, chain: dict, stage: dict, device: str) -> str:
+        """Where a placed stage's result is needed: the device every next stage would run on
+        now (:meth:`place`), or the stage's own device when they differ or there are none."""
+        children = chain["children"].get(stage["id"], [])
+        where = {self.place(chain, child, device) for child in children}
+        return where.pop() if len(where) == 1 and None not in where else device
+
+    def _infer_placed(self, chain, stage, device: str, card, stream, k: int):
+        """Run input ``k`` of a placed stage (generator): its policy places the request, the
+        runner carries it out. Returns ``(label, score, energy at device, placed)`` or None when
+        no result was made; ``placed`` says where the input and the result are."""
+        from simulator.placement import Request, layer_table
+
+        config = self.placements[(chain["name"], stage["id"])]
+        label, score = self.verdict(card, stream, k)
+        table = layer_table(card.model)
+        self._requests += 1
+        request = Request(
+            self._requests,
+            self.env.now,
+            device,
+            card,
+            table,
+            stage["deadline"],
+            sink=self._result_at(chain, stage, device),
+            targets=tuple(config["targets"]),
+            boundary=config["boundary"],
+        )
+        placement = self._policies[(chain["name"], stage["id"])].place(request, self.runner.state())
+        placement = type(placement)(placement.target, min(max(placement.split, 0), table.n_layers))
+        outcome = yield from self.runner.serve(
+            request, placement, config["policy"], label, score, chain["priority"]
+        )
+        record = outcome.record
+        self.placed[request.id] = (chain["name"], stage["id"], outcome.energy_j)
+        if outcome.result_device is None:
+            return None
+        input_at = {device}
+        if record.split == 0 and record.tail_device != device:  # the input itself travelled
+            for _, _, receiver in self.runner.route(device, record.tail_device) or []:
+                input_at.add(receiver)
+        if record.split >= record.n_layers:
+            where = f"all {record.n_layers} layers on {device}"
+        elif record.split == 0:
+            where = f"input to {record.tail_device}"
+        else:
+            where = f"layers 0–{record.split} on {device}, {record.split}–{record.n_layers} on {record.tail_device}"
+        placed = {
+            "input_device": device,
+            "input_at": input_at,
+            "knows": {record.tail_device, outcome.result_device},
+            "result_device": outcome.result_device,
+            "result_bytes": table.boundary_bytes(table.n_layers),
+            "detail": f"placed by {config['policy']}: {where}"
+            + ("" if record.status == "ok" else f" ({record.status})"),
+        }
+        return label, score, outcome.energy_j.get(device, 0.0), placed
+
+    def _infer_stage(self, chain, stage, device: str, card, stream, k: int):
+        """Run a model stage's input ``k`` on ``device``: placed when the stage has a
+        placement, else wholly on the device (generator: ``(label, score, energy, placed)``
+        with ``placed`` None, or None when the device went off)."""
+        if (chain["name"], stage["id"]) in self.placements:
+            return (yield from self._infer_placed(chain, stage, device, card, stream, k))
+        result = yield from self._infer(chain, stage, device, card, stream, k)
+        return None if result is None else (*result, None)
+
     # -- where a stage runs -----------------------------------------------------------------
     def place(self, chain: dict, stage: dict, upstream: str | None = None) -> str | None:
         """The device stage ``stage`` of ``chain`` runs on now, given the device its input
@@ -600,7 +716,7 @@ class SmartHome(App):
         while True:
             yield self.env.timeout(period)
             if not (cam.present and cam.on) or (
-                camera == self.params["doorbell"] and camera not in self._awake_since
+                camera in self.pir_cameras and camera not in self._awake_since
             ):
                 continue
             yield from self._measure_rtt(camera)
@@ -746,7 +862,7 @@ class SmartHome(App):
         camera wakes for its clips (awake power, Wi-Fi, the motion gate's compute)."""
         env = self.env
         dev = self.device(stage["device"])
-        pir = stream.source == "motion" and stage["device"] == self.params["doorbell"]
+        pir = stream.source == "motion" and stage["device"] in self.pir_cameras
         is_camera = stream.source == "motion"
         gate_w = self._gate_power_w(dev, stream) if is_camera else 0.0
         if is_camera and not pir:
@@ -782,7 +898,7 @@ class SmartHome(App):
             return 0.0
         period = (
             self.params["door_frame_period_s"]
-            if dev.name == self.params["doorbell"]
+            if dev.name in self.pir_cameras
             else self.params["indoor_frame_period_s"]
         )
         cost = estimate(dev.profile, MOTION_OPS_PER_FRAME, 0.0, "fp32", MOTION_BYTES_PER_FRAME / 2)
@@ -929,10 +1045,10 @@ class SmartHome(App):
 
     def _first_stage(self, chain, stage, stream, k: int, card):
         trigger_t = stream.ready_s[k]
-        result = yield from self._infer(chain, stage, stage["device"], card, stream, k)
+        result = yield from self._infer_stage(chain, stage, stage["device"], card, stream, k)
         if result is None:
             return
-        label, score, energy = result
+        label, score, energy, placed = result
         passed = self._passes(stage, label, score)
         cooldown_key = (chain["name"], label)
         if passed and self.env.now - self._cooldown.get(cooldown_key, -np.inf) < chain["cooldown"]:
@@ -945,6 +1061,8 @@ class SmartHome(App):
             self.fire("chain_fired")
         outcome = "pass" if passed else "stop"
         detail = "" if passed is not None else "cooldown: this chain fired for this class recently"
+        if placed is not None:
+            detail = "; ".join(filter(None, (placed["detail"], detail)))
         self._stage_record(
             chain,
             run,
@@ -970,6 +1088,8 @@ class SmartHome(App):
                 "card": card,
                 "device": stage["device"],
             }
+            if placed is not None:
+                ctx.update(device=placed["result_device"], placed=placed)
             yield from self._after(chain, stage, ctx)
 
     def _after(self, chain, stage, ctx):
@@ -988,11 +1108,13 @@ class SmartHome(App):
         card = ctx["card"]
         if card_precision(card) == "fp32":
             return True
-        emergency = self._emergency.get((ctx["device"], card.model))
+        # A placed stage's input stays on its device: the re-check runs there.
+        device = ctx["placed"]["input_device"] if ctx.get("placed") else ctx["device"]
+        emergency = self._emergency.get((device, card.model))
         if emergency is None:
             return True
         started = self.env.now
-        result = yield from self._infer(chain, stage, ctx["device"], emergency, ctx["stream"], ctx["k"])
+        result = yield from self._infer(chain, stage, device, emergency, ctx["stream"], ctx["k"])
         if result is None:
             return False
         label, score, energy = result
@@ -1003,7 +1125,7 @@ class SmartHome(App):
             chain,
             ctx["run"],
             {**stage, "id": f"{stage['id']} re-check"},
-            ctx["device"],
+            device,
             emergency,
             "pass" if stands else "dismissed",
             label,
@@ -1021,6 +1143,9 @@ class SmartHome(App):
         """Run stage ``stage`` on the payload of ``parent`` (a process)."""
         start_t = self.env.now
         upstream = ctx["device"]
+        placed = ctx.pop("placed", None)  # the parent was placed: where its input and result are
+        if placed is not None and stage["model"]:
+            upstream = placed["input_device"]  # a model stage takes the input, not the result
         device = self.place(chain, stage, upstream)
         run, trigger_t = ctx["run"], ctx["trigger_t"]
         if device is None:
@@ -1045,10 +1170,11 @@ class SmartHome(App):
                 chain, run, stage, device, None, "skipped", ctx["label"], 0.0, trigger_t, start_t, 0.0, why
             )
             return
-        if device != upstream:
+        takes_input = placed is not None and stage["model"]
+        if device != upstream and not (takes_input and device in placed["input_at"]):
 
-            def hop(link, a, b, t0, status):
-                bits = parent["payload_bytes"] * 8.0
+            def hop(link, a, b, t0, status, size=parent["payload_bytes"]):
+                bits = size * 8.0
                 self.sim.trace.append(
                     ChainHop(
                         t0,
@@ -1060,7 +1186,7 @@ class SmartHome(App):
                         a,
                         b,
                         link.name,
-                        parent["payload_bytes"],
+                        size,
                         self.env.now,
                         status,
                         bits * link.tx_j_per_bit,
@@ -1068,9 +1194,21 @@ class SmartHome(App):
                     )
                 )
 
-            status = yield from self._send_path(
-                upstream, device, f"chain:{chain['name']}", parent["payload_bytes"], hop=hop
-            )
+            status = "delivered"
+            if takes_input and upstream not in placed["knows"]:
+                # the input's device learns the result first (the tail ran elsewhere)
+                size = placed["result_bytes"]
+                status = yield from self._send_path(
+                    ctx["device"],
+                    upstream,
+                    f"chain:{chain['name']}",
+                    size,
+                    hop=lambda link, a, b, t0, st: hop(link, a, b, t0, st, size),
+                )
+            if status == "delivered":
+                status = yield from self._send_path(
+                    upstream, device, f"chain:{chain['name']}", parent["payload_bytes"], hop=hop
+                )
             if status != "delivered":
                 self._stage_record(
                     chain,
@@ -1147,12 +1285,15 @@ class SmartHome(App):
                     return
                 if stream.ready_s[k] > self.env.now:
                     yield self.env.timeout(stream.ready_s[k] - self.env.now)
-                result = yield from self._infer(chain, stage, device, card, stream, k)
+                result = yield from self._infer_stage(chain, stage, device, card, stream, k)
                 if result is None:
                     return
-                label, score, energy = result
+                label, score, energy, placed_here = result
                 ctx["k"] = k
                 detail = ""
+                if placed_here is not None:
+                    detail = placed_here["detail"]
+                    ctx.update(device=placed_here["result_device"], placed=placed_here)
             passed = self._passes(stage, label, score)
             self._stage_record(
                 chain,
@@ -1221,6 +1362,16 @@ class SmartHome(App):
         if getattr(self, "unavailable", None):
             out["unavailable"] = self.unavailable
         return out
+
+
+def _stage_meta(stage: dict) -> dict:
+    """What a view needs of a stage (the trace's meta): its graph, and its placement if any."""
+    meta = {
+        k: stage[k] for k in ("id", "trigger", "device", "model", "variant", "action", "when", "fallback")
+    }
+    if stage.get("placement"):
+        meta["placement"] = {k: v for k, v in stage["placement"].items() if k != "agent" and v is not None}
+    return meta
 
 
 def _kind(device_spec: dict) -> str:

@@ -7,7 +7,10 @@ another stage whose output it takes), the device it runs on, either a model task
 optionally a pinned ``variant``) with a ``condition`` on its output (classes and a minimum
 score), or an ``action``; the bytes it sends on (``payload_bytes``) and a ``deadline``
 (from its input being available to its output). ``when: home | away`` makes a stage run only
-while someone is (or nobody is) home. Errors name the field, e.g.
+while someone is (or nobody is) home. A model stage may carry a ``placement`` (see
+:mod:`simulator.placement.policies`): where its layers run — all on its device (as without
+one), offloaded, split — chosen per input by a policy; without it the stage runs wholly on
+its device. Errors name the field, e.g.
 ``scenarios/x.yaml, apps[0].params.chains[1].stages[2].model: unknown model 'cam'``.
 
 Importing this module is light (model cards are read as JSON only).
@@ -51,6 +54,7 @@ STAGE_SCHEMA: dict[str, Any] = {
     "every": Field("duration", minimum=1.0),
     "input_from": Field(str),
     "max_accuracy_loss_pts": Field(float, default=1.0, minimum=0.0),
+    "placement": Field(Any),
 }
 CHAIN_SCHEMA: dict[str, Any] = {
     "name": Field(str, required=True),
@@ -94,6 +98,8 @@ def check_chains(
                         f"{here}.{field}: unknown device {name!r} (devices: {', '.join(devices)})"
                     )
             _check_stage_task(stage, here, models, find_card)
+            if stage["placement"] is not None:
+                _check_stage_placement(stage, here, devices, file, f"{where}[{i}].stages[{j}].placement")
             trigger = stage["trigger"]
             if trigger in SOURCE_TRIGGERS:
                 kinds = SOURCE_KINDS.get(trigger)
@@ -159,6 +165,27 @@ def _check_stage_task(stage: dict, here: str, models: dict[str, list[str]], find
                 f"{here}.condition.classes[{k}]: {stage['model']} has no class {name!r} "
                 f"(classes: {', '.join(classes)})"
             )
+
+
+def _check_stage_placement(stage: dict, here: str, devices: dict[str, str], file: str, where: str) -> None:
+    """Validate a stage's ``placement`` (:func:`simulator.placement.check_placement`) in place."""
+    from pathlib import Path
+
+    from simulator.placement import check_placement, layer_table
+
+    if stage["model"] is None:
+        raise SpecError(f"{here}.placement: only a model stage can be placed (this stage is an action)")
+    if stage["trigger"] == "timer":
+        raise SpecError(
+            f"{here}.placement: a timer stage runs best-effort batches on its device; it cannot be placed"
+        )
+    try:
+        n_layers = layer_table(stage["model"]).n_layers
+    except ValueError as exc:
+        raise SpecError(f"{here}.placement: {exc}") from None
+    stage["placement"] = check_placement(
+        stage["placement"], file, where, devices, n_layers, stage["model"], Path(file).parent
+    )
 
 
 def _connected(a: str, b: str, links: list[tuple[str, str]]) -> bool:

@@ -1,7 +1,8 @@
 """The smart-home app's metrics, from the trace: per chain (events, precision and recall
 against the ground truth, per-hop and end-to-end latency, deadline misses, bytes per hop,
-energy per device), the deploys, the switching policy, the motion gates, and the
-doorbell's battery projected to days with what its draw is spent on."""
+energy per device), the deploys, the switching policy, the motion gates, the doorbell's
+battery projected to days with what its draw is spent on, and, when stages are placed,
+where their layers ran and what it cost."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from simulator.apps.smart_home.chains import SOURCE_TRIGGERS
 from simulator.apps.smart_home.records import ChainHop, ChainStage, DeployPlan, PolicyChange, Truth
+from simulator.placement.runner import Placed
 from simulator.trace import DeviceJoined, DeviceLeft, Inference, Message, ModelDeployed, Note, PowerState
 
 if TYPE_CHECKING:
@@ -105,7 +107,12 @@ def compute_waits(
 
 
 def chain_metrics(
-    app: SmartHome, chain: dict, records: list, end_s: float, ended: dict | None = None
+    app: SmartHome,
+    chain: dict,
+    records: list,
+    end_s: float,
+    ended: dict | None = None,
+    placed: list[Placed] | None = None,
 ) -> dict[str, Any]:
     name = chain["name"]
     source = chain["source"]
@@ -149,6 +156,12 @@ def chain_metrics(
         energy[h.dst] += h.dst_energy_j
     for r in stages:
         energy[r.device] += r.energy_j
+    for r in placed or []:  # a placed stage's record holds its device's share; the rest:
+        chain_name, _, by_device = app.placed[r.request]
+        if chain_name == name:
+            for device, joules in by_device.items():
+                if device != r.source:
+                    energy[device] += joules
     if source["trigger"] == "motion":
         energy[source["device"]] += app.gate_energy_j(source["device"], end_s)
     per_hop: dict[str, list[float]] = defaultdict(list)
@@ -296,10 +309,42 @@ def _attribute(parts: dict[str, float], record: PowerState, seconds: float, prof
         parts["radio transfers"] += rest * seconds
 
 
+def placement_metrics(app: SmartHome, placed: list[Placed]) -> dict[str, Any]:
+    """Per placed stage (``chain/stage``): its policy, where its layers ran (splits, tail
+    devices), latency from the input to the result where it is needed, deadline misses and
+    the energy of its compute and transfers per device (battery devices' share apart)."""
+    out: dict[str, Any] = {}
+    for (chain, stage), config in app.placements.items():
+        mine = [r for r in placed if app.placed[r.request][:2] == (chain, stage)]
+        energy: dict[str, float] = defaultdict(float)
+        for r in mine:
+            for device, joules in app.placed[r.request][2].items():
+                energy[device] += joules
+        n = len(mine)
+        out[f"{chain}/{stage}"] = {
+            "policy": config["policy"],
+            "requests": n,
+            "offloaded_pct": round(100.0 * sum(r.split < r.n_layers for r in mine) / n, 2) if n else None,
+            "splits": {str(k): v for k, v in sorted(_count(r.split for r in mine).items())},
+            "tail_devices": _count(r.tail_device for r in mine),
+            "status": _count(r.status for r in mine),
+            "latency_ms": {
+                k: (None if v is None else round(v * 1e3, 3)) if k != "n" else v
+                for k, v in _stats([r.latency_s for r in mine]).items()
+            },
+            "deadline_misses": sum(1 for r in mine if not r.met),
+            "miss_pct": round(100.0 * sum(1 for r in mine if not r.met) / n, 3) if n else None,
+            "battery_j": round(sum(r.battery_j for r in mine), 6),
+            "energy_j_by_device": {k: round(v, 6) for k, v in sorted(energy.items())},
+        }
+    return out
+
+
 def smart_home_metrics(app: SmartHome, trace, end_s: float) -> dict[str, Any]:
     records = trace.until(end_s)
     ended = {(r.device, r.end_t): r for r in records if type(r) is Inference}
-    chains = {c["name"]: chain_metrics(app, c, records, end_s, ended) for c in app.chains}
+    placed = [r for r in records if type(r) is Placed and r.app == app.name] if app.placements else []
+    chains = {c["name"]: chain_metrics(app, c, records, end_s, ended, placed) for c in app.chains}
     switches = [
         r for r in records if type(r) is PolicyChange and r.app == app.name and r.policy == "switching"
     ]
@@ -333,4 +378,6 @@ def smart_home_metrics(app: SmartHome, trace, end_s: float) -> dict[str, Any]:
     doorbell = app.params["doorbell"]
     if doorbell in app.sim.devices:
         out["doorbell_battery"] = battery_breakdown(app, records, doorbell, end_s)
+    if app.placements:
+        out["placement"] = placement_metrics(app, placed)
     return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from simulator.placement.runner import Placed
+
 
 class Truth(NamedTuple):
     """Ground truth: what ``where`` (a camera, the speaker, the watch) saw, heard or felt
@@ -102,4 +104,5 @@ RECORDS = {
     "chain_hop": ChainHop,
     "deploy_plan": DeployPlan,
     "policy_change": PolicyChange,
+    "placement": Placed,  # a placed stage's request (simulator.placement.runner)
 }
