@@ -1,5 +1,6 @@
 """What-if editing: change a battery, a link's loss, a model variant; schedule interventions;
-add a device that joins the home at a chosen time, linked to one already there.
+add a device that joins the home at a chosen time, linked to one already there; choose where
+a chain stage's model runs (its placement policy).
 
 Edits become scenario overrides (dotted paths), extra scheduled events and extra devices and
 links; "Re-run" redoes the run from t = 0 with the same seed, so the difference you see is
@@ -24,10 +25,12 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from simulator.placement import POLICY_NAMES
 from simulator.profiles import LINK_TYPES, available_profiles
 from ui import theme
 from ui.session import Session
@@ -82,6 +85,23 @@ def place_near(positions: dict[str, tuple[float, float]], target: str) -> list[f
         if gap >= 0.25 * span:
             break
     return [round(best[0], 3), round(best[1], 3)]
+
+
+def placeable_stages(meta: dict[str, Any]) -> list[tuple[str, str, int, dict]]:
+    """``(app, chain, stage index, stage)`` of every model stage fed by an input that the apps
+    publish in a trace's meta (``meta["chains"]``, the smart-home app's graphs)."""
+    out = []
+    for app, chains in (meta.get("chains") or {}).items():
+        for chain in chains:
+            for j, stage in enumerate(chain.get("stages") or []):
+                if stage.get("model") and stage.get("trigger") != "timer":
+                    out.append((str(app), str(chain["name"]), j, stage))
+    return out
+
+
+def placement_override(app: str, chain: str, index: int) -> str:
+    """The scenario path of a stage's ``placement`` (apps and chains addressed by name)."""
+    return f"apps.{app}.params.chains.{chain}.stages.{index}.placement"
 
 
 def available_variants(model: str) -> list[str]:
@@ -158,6 +178,42 @@ class WhatIfPanel(QWidget):
         form.addRow("device model", self.model_box)
         form.addRow("variant", row)
         self.model_box.currentIndexChanged.connect(self._model_changed)
+        layout.addWidget(box)
+
+        box = QGroupBox("Placement (where a chain stage's model runs)")
+        form = QFormLayout(box)
+        self.stage_box = QComboBox()
+        self.stage_box.setToolTip("A model stage of a chain; its placement policy decides per input")
+        self.policy_box = QComboBox()
+        for name in POLICY_NAMES:
+            self.policy_box.addItem(name, name)
+        self.policy_box.setToolTip(
+            "local: all layers on the stage's device · offload: the input to 'to' · split: layers "
+            "before 'split' on the device, the rest on 'to' · min_latency / min_energy / battery_aware / "
+            "deadline_aware: chosen per input from the cost model · rl: the trained PPO agent"
+        )
+        self.place_to = QComboBox()
+        self.place_to.setToolTip("Where offloaded layers run (offload and split)")
+        self.place_split = QSpinBox()
+        self.place_split.setToolTip("Split index: layers [0, split) on the stage's device (split policy)")
+        self.place_boundary = QComboBox()
+        self.place_boundary.addItems(["int8", "fp32"])
+        self.place_boundary.setToolTip("How the input or split tensor crosses the link")
+        set_placement = QPushButton("Set")
+        set_placement.clicked.connect(self._add_placement)
+        form.addRow("stage", self.stage_box)
+        form.addRow("policy", self.policy_box)
+        row = QHBoxLayout()
+        row.addWidget(self.place_to, 1)
+        row.addWidget(QLabel("split"))
+        row.addWidget(self.place_split)
+        form.addRow("to", row)
+        row = QHBoxLayout()
+        row.addWidget(self.place_boundary, 1)
+        row.addWidget(set_placement)
+        form.addRow("tensor", row)
+        self.stage_box.currentIndexChanged.connect(self._stage_changed)
+        self.policy_box.currentIndexChanged.connect(self._policy_changed)
         layout.addWidget(box)
 
         box = QGroupBox("Intervention")
@@ -246,8 +302,17 @@ class WhatIfPanel(QWidget):
         self.link_box.clear()
         self.model_box.clear()
         self.add_link_to.clear()
+        self.stage_box.clear()
+        self.place_to.clear()
         if idx is None:
             return
+        for app, chain, j, stage in placeable_stages(idx.meta):
+            self.stage_box.addItem(
+                f"{chain} · {stage['id']} ({stage['model']} on {stage['device']})", (app, chain, j, stage)
+            )
+        for name, d in idx.devices.items():
+            if d.kind in ("hub", "cloud"):
+                self.place_to.addItem(name, name)
         for name in idx.devices:
             self.add_link_to.addItem(name, name)
         for name, d in idx.devices.items():
@@ -266,6 +331,47 @@ class WhatIfPanel(QWidget):
             self.added_links = list(session.spec.extra_links)
             self._refresh_list()
         self._suggest_name()
+
+    def _stage_changed(self) -> None:
+        data = self.stage_box.currentData()
+        if not data:
+            return
+        stage = data[3]
+        try:
+            from simulator.placement import layer_table
+
+            self.place_split.setRange(0, layer_table(stage["model"]).n_layers)
+        except ValueError:  # no layer table for this model
+            self.place_split.setRange(0, 0)
+        current = stage.get("placement") or {}
+        index = self.policy_box.findData(current.get("policy", "local"))
+        self.policy_box.setCurrentIndex(max(index, 0))
+        self._policy_changed()
+
+    def _policy_changed(self) -> None:
+        policy = self.policy_box.currentData()
+        self.place_to.setEnabled(policy in ("offload", "split"))
+        self.place_split.setEnabled(policy == "split")
+
+    def _add_placement(self) -> None:
+        data = self.stage_box.currentData()
+        policy = self.policy_box.currentData()
+        if not data or not policy:
+            return
+        self.set_placement(*data[:3], policy, self.place_to.currentData(), self.place_split.value())
+
+    def set_placement(
+        self, app: str, chain: str, index: int, policy: str, to: str | None = None, split: int | None = None
+    ) -> None:
+        """Place stage ``index`` of ``chain`` with ``policy`` (``to`` and ``split`` where the
+        policy takes them); an override of the scenario, checked when the run is redone."""
+        placement: dict[str, Any] = {"policy": policy, "boundary": self.place_boundary.currentText()}
+        if policy in ("offload", "split") and to:
+            placement["to"] = to
+        if policy == "split":
+            placement["split"] = int(split or 0)
+        self.overrides[placement_override(app, chain, index)] = placement
+        self._refresh_list()
 
     def _battery_device_changed(self) -> None:
         name = self.battery_device.currentData()
@@ -416,6 +522,13 @@ class WhatIfPanel(QWidget):
     def _refresh_list(self) -> None:
         self.edits.clear()
         for k, v in self.overrides.items():
+            if k.endswith(".placement") and isinstance(v, dict):
+                parts = k.split(".")
+                what = ", ".join(f"{f} {v[f]}" for f in ("to", "split", "boundary") if f in v)
+                QListWidgetItem(
+                    f"{parts[4]} stage {parts[6]}: placement {v.get('policy')} ({what})", self.edits
+                )
+                continue
             QListWidgetItem(f"{k} = {v}", self.edits)
         for d in self.added_devices:
             links = [ln for ln in self.added_links if ln["a"] == d["name"]]

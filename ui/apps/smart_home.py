@@ -1,18 +1,20 @@
 """View of the smart-home app (``simulator/apps/smart_home``): the chain view panel (each
 chain's stages as a graph, lit as the latest event travels through it, per-hop latency on
-the edges; the deploy as model bytes moving to the new device), its records in the log,
-timeline and topology, the home's clock beside the player's, and what-if numbers.
+the edges; a placed stage's split drawn in its box — which layers ran on which device; the
+deploy as model bytes moving to the new device), its records in the log, timeline and
+topology, the home's clock beside the player's, and what-if numbers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from simulator.apps.smart_home import ChainHop, ChainStage, DeployPlan, PolicyChange, Truth
+from simulator.apps.smart_home import ChainHop, ChainStage, DeployPlan, Placed, PolicyChange, Truth
 from simulator.apps.smart_home.ground_truth import clock_s
 from simulator.trace import Message, ModelDeployed
 from ui import theme
@@ -38,6 +40,8 @@ BOX_H, MIN_BOX_H, ROW_GAP, HEADER_H, CHAIN_GAP, TOP = 46.0, 32.0, 6.0, 17.0, 4.0
 DEPLOY_HEADER_H, DEPLOY_BAR_H, DEPLOY_REASON_H, DEPLOY_GAP = 18.0, 18.0, 28.0, 4.0
 DEPLOYS_SHOWN = 2  # the latest deploys drawn (a device's serving and emergency variants)
 MAX_VIEW_H = 520.0  # the panel asks for at most this much height; beyond it the view scrolls
+SPLIT_BAR_H = 12.0  # a placed stage's layer bar at the bottom of its box
+SPLIT_BAR_MIN_TEXT_W = 34.0  # a bar segment narrower than this carries no text
 
 
 def _px(value: float) -> float:
@@ -59,7 +63,31 @@ MESSAGE_COLORS = {
     "chain:voice": "#44BB99",  # mint: a voice command
     "chain:gesture": "#BBCC33",  # pear: a gesture
     "chain:clip_index": "#DDDDDD",  # pale grey: best-effort indexing
+    "chain:porch": "#EE8866",  # the stressed home's extra cameras: security too
+    "chain:hallway": "#EE8866",
+    "activation": "#AA4499",  # purple: a placed stage's input or split tensor on its way
+    "result": "#DDCC77",  # sand: a placed stage's result on its way to where the chain goes on
 }
+
+
+def split_text(r: Placed) -> str:
+    """Which layers ran where: ``'L0–4 doorbell | L4–9 hub'``, ``'input → hub (L0–9)'`` or
+    ``'L0–9 doorbell'`` (all local)."""
+    if r.split >= r.n_layers:
+        return f"L0–{r.n_layers} {r.source}"
+    if r.split == 0:
+        return f"input → {r.tail_device} (L0–{r.n_layers})"
+    return f"L0–{r.split} {r.source} | L{r.split}–{r.n_layers} {r.tail_device}"
+
+
+def _placed_text(r: Placed) -> str:
+    how = "met" if r.met else "missed"
+    status = "" if r.status == "ok" else f", {r.status}"
+    return (
+        f"{r.model}:{r.variant} by {r.policy}: {split_text(r)}; result at {r.sink} in "
+        f"{r.latency_s * 1e3:.1f} ms ({how} {r.deadline_s * 1e3:g} ms{status}) → {r.label}"
+    )
+
 
 RECORD_VIEWS = {
     ChainStage: RecordView(
@@ -98,6 +126,14 @@ RECORD_VIEWS = {
         timeline="mark",
         mark_label=lambda r: f"deploy {r.variant}",
         badge=lambda r: f"receiving {r.variant}",
+    ),
+    Placed: RecordView(
+        label="placed",
+        describe=_placed_text,
+        subject=lambda r: r.source,
+        color=lambda r: MESSAGE_COLORS["activation"] if r.split < r.n_layers else "#BBBBBB",
+        step=False,
+        hidden_in_log=True,
     ),
     PolicyChange: RecordView(
         label="policy",
@@ -144,9 +180,7 @@ class ChainView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def chains(self) -> list[dict]:
-        if self.session is None:
-            return []
-        return (self.session.trace.meta.get("chains") or {}).get(self.app, [])
+        return [] if self.session is None else _chains(self.session, self.app)
 
     def _deploys_shown(self) -> int:
         if self.session is None:
@@ -161,6 +195,12 @@ class ChainView(QWidget):
         rows = sum(max(r for _, r in _layout(c["stages"]).values()) + 1 for c in chains)
         shown = self._deploys_shown() if shown is None else shown
         fixed = TOP + len(chains) * (_px(HEADER_H) + CHAIN_GAP) + rows * ROW_GAP
+        # a chain with a placed stage has taller boxes: its layer bar below the text
+        fixed += sum(
+            _px(SPLIT_BAR_H) * (max(r for _, r in _layout(c["stages"]).values()) + 1)
+            for c in chains
+            if _placed(c)
+        )
         if shown:
             fixed += _px(DEPLOY_HEADER_H) + shown * _px(DEPLOY_BAR_H + DEPLOY_REASON_H) + DEPLOY_GAP
         return fixed, rows
@@ -196,6 +236,7 @@ class ChainView(QWidget):
         stage_col = index.column(ChainStage, self.app)
         hop_col = index.column(ChainHop, self.app)
         recent = stage_col.window(self.t - 3600.0, self.t)
+        latest = self._latest_stage_records(recent)
         w = self.width()
         columns = max(max(c for c, _ in _layout(chain["stages"]).values()) + 1 for chain in chains)
         gap_x, box_h = 64.0, self.box_height()
@@ -205,6 +246,7 @@ class ChainView(QWidget):
         for chain in chains:
             places = _layout(chain["stages"])
             n_rows = max(r for _, r in places.values()) + 1
+            chain_box_h = box_h + (_px(SPLIT_BAR_H) if _placed(chain) else 0.0)
             runs = [r for r in recent if r.chain == chain["name"] and r.run]
             run = runs[-1].run if runs else None
             last_t = runs[-1].t if runs else -1e9
@@ -228,8 +270,8 @@ class ChainView(QWidget):
             for stage in chain["stages"]:
                 col, row = places[stage["id"]]
                 x0 = 10 + col * (box_w + gap_x)
-                y0 = y + row * (box_h + ROW_GAP)
-                rect = QRectF(x0, y0, box_w, box_h)
+                y0 = y + row * (chain_box_h + ROW_GAP)
+                rect = QRectF(x0, y0, box_w, chain_box_h)
                 centers[stage["id"]] = rect
                 record = by_stage.get(stage["id"])
                 color = (
@@ -243,12 +285,19 @@ class ChainView(QWidget):
                 p.setFont(small)
                 device = record.device if record else stage["device"]
                 task = stage["model"] or stage["action"]
+                placement = stage.get("placement")
                 if record and lit and record.model:
                     task = f"{record.variant}\n→ {record.label} {record.score:.2f}"
+                    if placement:  # the layer bar says where it ran: keep the verdict
+                        task = f"→ {record.label} {record.score:.2f}"
                 elif record and lit and record.outcome == "action":
                     task = record.detail.removeprefix(f"{device}: ")
+                if placement:
+                    shown = record if (record and lit) else latest.get((chain["name"], stage["id"]))
+                    self.draw_split(p, rect, self.placed_for(shown), placement)
+                    p.setFont(small)
                 p.setPen(QColor(theme.TEXT))
-                inner = rect.adjusted(5, 2, -4, -2)
+                inner = rect.adjusted(5, 2, -4, -2 - (_px(SPLIT_BAR_H) if placement else 0))
                 metrics = p.fontMetrics()  # lines cut with "…" where the box is too narrow
                 lines = [f"{stage['id']} @ {device}", *task.split("\n")]
                 p.drawText(
@@ -290,8 +339,78 @@ class ChainView(QWidget):
                         QPointF(mid.x() - 30, mid.y() + 14),
                         f"{nbytes / 1e3:.1f} kB" if nbytes >= 1000 else f"{nbytes} B",
                     )
-            y += n_rows * (box_h + ROW_GAP) + CHAIN_GAP
+            y += n_rows * (chain_box_h + ROW_GAP) + CHAIN_GAP
         p.end()
+
+    def _latest_stage_records(self, recent: list[ChainStage]) -> dict[tuple[str, str], ChainStage]:
+        """The latest record of each (chain, stage) within ``LIT_S`` of the playhead."""
+        out: dict[tuple[str, str], ChainStage] = {}
+        for r in reversed(recent):
+            if r.t < self.t - LIT_S:
+                break
+            out.setdefault((r.chain, r.stage), r)
+        return out
+
+    def placed_for(self, record: ChainStage | None) -> Placed | None:
+        """The ``Placed`` record of a placed stage's ``record`` (same instant, device, model)."""
+        if record is None or not record.model:
+            return None
+        for r in self.session.index.column(Placed, self.app).window(record.t, record.t):
+            if r.source == record.device and r.model == record.model:
+                return r
+        return None
+
+    def draw_split(self, p: QPainter, rect: QRectF, placed: Placed | None, placement: dict) -> None:
+        """The layer bar along the bottom of a placed stage's box: layers ``[0, split)`` in
+        the colour of the device that ran them, ``[split, n)`` in the tail device's, each
+        labelled with its device and layer range; the policy's name until a request ran."""
+        bar = QRectF(
+            rect.left() + 4, rect.bottom() - _px(SPLIT_BAR_H) - 2, rect.width() - 8, _px(SPLIT_BAR_H)
+        )
+        p.setFont(theme.font(0.7))
+        metrics = p.fontMetrics()
+        if placed is None:
+            p.setPen(QPen(QColor(theme.MUTED_TEXT), 1.0))
+            p.setBrush(QColor(theme.PANEL_BACKGROUND))
+            p.drawRect(bar)
+            text = f"placed: {placement.get('policy', '')}"
+            p.drawText(
+                bar.adjusted(3, 0, -2, 0),
+                Qt.AlignmentFlag.AlignVCenter,
+                metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(bar.width() - 5)),
+            )
+            return
+        kinds = self.session.index.devices
+        head_w = bar.width() * placed.split / max(placed.n_layers, 1)
+        segments = [
+            (bar.left(), head_w, placed.source, 0, placed.split),
+            (bar.left() + head_w, bar.width() - head_w, placed.tail_device, placed.split, placed.n_layers),
+        ]
+        for x, width, device, first, last in segments:
+            if width <= 0.5:
+                continue
+            segment = QRectF(x, bar.top(), width, bar.height())
+            kind = kinds[device].kind if device in kinds else ""
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(theme.device_color(kind))
+            p.drawRect(segment)
+            if width >= _px(SPLIT_BAR_MIN_TEXT_W):
+                p.setPen(QColor("#FFFFFF"))
+                label = f"L{first}–{last} {device}"  # the layers first: they survive eliding
+                if first == 0 and device != placed.source:
+                    label += " (input sent)"
+                p.drawText(
+                    segment.adjusted(2, 0, -1, 0),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(width - 3)),
+                )
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(QColor(theme.TEXT), 1.0))
+        p.drawRect(bar)
+        if 0 < placed.split < placed.n_layers:  # the split point: a tick with its layer index
+            x = bar.left() + head_w
+            p.setPen(QPen(QColor(theme.TEXT), 2.0))
+            p.drawLine(QPointF(x, bar.top() - 3), QPointF(x, bar.bottom() + 1))
 
     def _draw_deploys(self, p: QPainter, y: float) -> float:
         """The deploys of the last ``DEPLOY_SHOWN_S`` (bytes moving hub → device); returns
@@ -374,7 +493,8 @@ class SmartHomePanel(QWidget):
         self.view = ChainView(self)
         self.view.setToolTip(
             "Each chain's stages; the latest run lit by outcome (green pass, orange action, grey stop, "
-            "red dropped); edge labels: that run's hop latency and payload bytes"
+            "red dropped); edge labels: that run's hop latency and payload bytes. A placed stage's "
+            "bar: which of its layers ran on which device (device colours; L4–9 = layers 4 to 9)"
         )
         self.scroll = QScrollArea(self)
         self.scroll.setWidget(self.view)
@@ -428,17 +548,54 @@ WHATIF_METRICS = (
     Metric("alerts", "security alerts", "", higher_is_better=None),
     Metric("misses", "deadline misses", "", higher_is_better=False),
     Metric("actions", "chain actions", "", higher_is_better=None),
+    Metric("security_p50_ms", "security model stages' latency p50", "ms", higher_is_better=False),
+    Metric("security_p95_ms", "security model stages' latency p95", "ms", higher_is_better=False),
+    Metric("other_p95_ms", "other model stages' latency p95", "ms", higher_is_better=False),
+    Metric("battery_stage_mj", "battery devices' stage energy", "mJ", higher_is_better=False),
+    Metric("offloaded_pct", "placed inferences offloaded", "%", higher_is_better=None),
 )
 
 
 def whatif_metrics(session: Any, app_name: str, t: float) -> dict[str, float | None]:
+    """Headline numbers at ``t``. A model stage's latency runs from its input to its result
+    where the chain goes on (for a placed stage: at the next stages' device); the stage
+    energy is what the stage cost the battery device it belongs to (its compute and, when
+    placed, its radio)."""
     stages = session.index.column(ChainStage, app_name).until(t)
-    security = {"doorbell", "indoor"}
+    security = {c["name"] for c in _chains(session, app_name) if c.get("qos") == "security"}
+    ran = [r for r in stages if r.model and r.outcome in ("pass", "stop")]
+    secure = [r.t - r.start_t for r in ran if r.chain in security]
+    other = [r.t - r.start_t for r in ran if r.chain not in security]
+    devices = session.index.devices
+    battery = {name for name, d in devices.items() if d.capacity_wh is not None}
+    placed = session.index.column(Placed, app_name).until(t)
     return {
         "alerts": sum(1 for r in stages if r.outcome == "action" and r.chain in security),
         "misses": sum(1 for r in stages if r.missed and r.outcome != "skipped"),
         "actions": sum(1 for r in stages if r.outcome == "action"),
+        "security_p50_ms": _percentile_ms(secure, 50),
+        "security_p95_ms": _percentile_ms(secure, 95),
+        "other_p95_ms": _percentile_ms(other, 95),
+        "battery_stage_mj": round(
+            1e3 * sum(r.energy_j for r in stages if r.model and r.device in battery), 2
+        ),
+        "offloaded_pct": round(100.0 * sum(r.split < r.n_layers for r in placed) / len(placed), 1)
+        if placed
+        else None,
     }
+
+
+def _percentile_ms(seconds: list[float], q: float) -> float | None:
+    return round(float(np.percentile(seconds, q)) * 1e3, 2) if seconds else None
+
+
+def _placed(chain: dict) -> bool:
+    """Whether a chain (from the trace's meta) has a placed stage."""
+    return any(stage.get("placement") for stage in chain["stages"])
+
+
+def _chains(session: Any, app_name: str) -> list[dict]:
+    return (session.trace.meta.get("chains") or {}).get(app_name, [])
 
 
 def _app_meta(session: Any, app_name: str) -> dict:
