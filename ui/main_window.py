@@ -558,13 +558,13 @@ class MainWindow(QMainWindow):
             self.frame_times.append(now)
 
     def _refresh_clock(self, t: float) -> None:
-        self.clock.setText(theme.format_time(t))
         dur = self.player.duration_s
+        self.clock.setText(theme.format_clock(t, dur))
         if not self.slider.isSliderDown() and dur > 0:
             self.slider.blockSignals(True)
             self.slider.setValue(int(SLIDER_STEPS * min(1.0, t / dur)))
             self.slider.blockSignals(False)
-        parts = [f"of {theme.format_time(dur)}"]
+        parts = [f"of {theme.format_run_length(dur)}"]
         if self.session is not None:
             parts.extend(self._clock_labels(t))
             if self.player.lagging:

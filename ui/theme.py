@@ -128,6 +128,30 @@ def format_time(t_s: float, with_day: bool = True) -> str:
     return f"d{day + 1} {clock}" if with_day and t >= 86400 else clock
 
 
+def format_run_length(d_s: float) -> str:
+    """A run's length, as the clock reads it (``05:53:40 of 24:00:00``): ``14:00:00`` up to
+    a day (``24:00:00`` for exactly one), ``3 days`` for whole days, else ``2 d 06:00:00``."""
+    t = max(0, int(round(float(d_s))))
+    if t <= 86400:
+        h, rem = divmod(t, 3600)
+        m, s = divmod(rem, 60)
+        return f"{h:02d}:{m:02d}:{s:02d}"
+    days, rem = divmod(t, 86400)
+    return f"{days} days" if rem == 0 else f"{days} d {format_time(rem, with_day=False)}"
+
+
+def format_clock(t_s: float, duration_s: float) -> str:
+    """The player's clock: ``05:53:40`` in a run of up to a day (its end reads ``24:00:00``,
+    not the next day's midnight); ``d2 05:53:40`` in a longer one (days counted from 1)."""
+    t = max(0, int(float(t_s)))
+    if duration_s <= 86400:
+        return format_run_length(min(t, 86400))
+    day, rem = divmod(t, 86400)
+    if rem == 0 and day > 0 and t >= duration_s:
+        day, rem = day - 1, 86400  # the last instant of the last day
+    return f"d{day + 1} {format_run_length(rem)}"
+
+
 def format_duration(d_s: float | None) -> str:
     if d_s is None or d_s != d_s:
         return "–"

@@ -8,15 +8,20 @@ device's lane (an escalation stage, a join, a deploy), a ``span`` a band over al
 anomaly episode). A device has a lane only while it is in the home somewhere in the window,
 so lanes appear and disappear as devices join and leave. Only the records inside the window
 are fetched (bisect), so a repaint costs what is visible.
+
+When the lanes would be thinner than a readable label (fifty homes), devices are grouped:
+one row per device kind ("watch ×50", with how many were active in the window), all their
+bars and marks drawn in it, and the selected device keeps a row of its own.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from typing import NamedTuple
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
 
 from ui import theme
@@ -25,6 +30,39 @@ from ui.trace_index import TraceIndex
 
 KIND_ORDER = ["watch", "phone", "camera", "speaker", "hub", "cloud"]
 MAX_ITEMS = 4000
+GROUP_ALPHA = 150  # bars of many devices in one row: overlaps show as darker
+
+
+class Row(NamedTuple):
+    """A lane: one device, or a group of devices of one kind (``members``)."""
+
+    label: str
+    kind: str
+    members: tuple[str, ...]
+
+    @property
+    def grouped(self) -> bool:
+        return len(self.members) > 1 or self.label != self.members[0]
+
+
+def group_rows(lanes: list[str], kinds: dict[str, str], keep: str | None) -> list[Row]:
+    """Rows for ``lanes`` (already in kind order) grouped by kind; ``keep`` (the selected
+    device) keeps a row of its own right after its kind's row."""
+    rows: list[Row] = []
+    for name in lanes:
+        kind = kinds[name]
+        if name == keep:
+            continue
+        if rows and rows[-1].kind == kind and rows[-1].grouped:
+            members = (*rows[-1].members, name)
+            rows[-1] = Row(f"{kind} ×{len(members)}", kind, members)
+        else:
+            rows.append(Row(f"{kind} ×1", kind, (name,)))
+    rows = [Row(r.members[0], r.kind, r.members) if len(r.members) == 1 else r for r in rows]
+    if keep in lanes:
+        at = max((k + 1 for k, r in enumerate(rows) if r.kind == kinds[keep]), default=len(rows))
+        rows.insert(at, Row(keep, kinds[keep], (keep,)))
+    return rows
 
 
 class TimelineView(QWidget):
@@ -37,7 +75,8 @@ class TimelineView(QWidget):
         self.index: TraceIndex | None = None
         self.t = 0.0
         self.window_s = 600.0
-        self.lanes: list[str] = []
+        self.lanes: list[str] = []  # devices in the home in the window (kind, then name)
+        self.rows: list[Row] = []  # what is drawn: a lane per device, or grouped by kind
         self.selected: str | None = None
         self.setMinimumHeight(140)
         self.setMouseTracking(False)
@@ -46,7 +85,8 @@ class TimelineView(QWidget):
             "Timeline — top band: spans such as anomaly episodes (truth). Lanes: bars = inferences "
             "(device colour), lower bars = transfers (message colour) with a line to the receiver; "
             "diamonds = events such as escalation stages, joins and deploys; hatched = not in the "
-            "home. Click to seek, wheel to zoom."
+            "home. With many devices, lanes are grouped by kind (select a device for its own lane). "
+            "Click to seek, wheel to zoom."
         )
 
     def set_index(self, index: TraceIndex | None) -> None:
@@ -105,8 +145,21 @@ class TimelineView(QWidget):
 
     def _lane_geometry(self) -> tuple[float, float]:
         top = 18.0 + 14.0  # time ruler + episodes band
-        n = max(1, len(self.lanes))
+        n = max(1, len(self.rows))
         return top, max(6.0, (self.height() - top - 2) / n)
+
+    def readable_lane_px(self) -> float:
+        """The thinnest lane whose label can still be read."""
+        return QFontMetricsF(theme.font(0.8)).height() + 4
+
+    def _update_rows(self) -> None:
+        """A lane per device when they all fit readably, else rows grouped by kind."""
+        top = 18.0 + 14.0
+        if len(self.lanes) * self.readable_lane_px() <= self.height() - top - 2:
+            self.rows = [Row(n, self.index.devices[n].kind, (n,)) for n in self.lanes]
+        else:
+            kinds = {n: self.index.devices[n].kind for n in self.lanes}
+            self.rows = group_rows(self.lanes, kinds, self.selected)
 
     def wheelEvent(self, event) -> None:  # noqa: N802
         factor = 0.8 if event.angleDelta().y() > 0 else 1.25
@@ -127,25 +180,25 @@ class TimelineView(QWidget):
             return
         t0, t1 = self._window()
         self._update_lanes(t0, min(t1, self.t))
+        self._update_rows()
         lw = self._label_w()
         top, lane_h = self._lane_geometry()
         px_s = self.window_s / max(1.0, self.width() - lw)  # seconds per pixel
-        lane_y = {name: top + k * lane_h for k, name in enumerate(self.lanes)}
+        lane_y = {name: top + k * lane_h for k, row in enumerate(self.rows) for name in row.members}
+        single = [row.members[0] for row in self.rows if not row.grouped]  # a lane of its own
         f = theme.font(0.8 if lane_h >= 14 else 0.65)
         p.setFont(f)
-        # lanes and labels
-        for k, name in enumerate(self.lanes):
-            y = lane_y[name]
+        # lanes (labelled at the end, with how many of a group were active)
+        for k, row in enumerate(self.rows):
+            y = top + k * lane_h
             if k % 2:
                 p.fillRect(QRectF(0, y, self.width(), lane_h), QColor("#F3F3F3"))
-            if name == self.selected:
+            if not row.grouped and row.members[0] == self.selected:
                 p.fillRect(QRectF(0, y, self.width(), lane_h), QColor(255, 230, 160, 120))
-            p.fillRect(QRectF(2, y + 2, 5, lane_h - 4), theme.device_color(index.devices[name].kind))
-            p.setPen(QColor(theme.TEXT))
-            p.drawText(QRectF(10, y, lw - 12, lane_h), Qt.AlignmentFlag.AlignVCenter, name)
+            p.fillRect(QRectF(2, y + 2, 5, lane_h - 4), theme.device_color(row.kind))
         # not in the home: hatched before a join and after a leave
         hatch = QBrush(QColor(0, 0, 0, 60), Qt.BrushStyle.BDiagPattern)
-        for name in self.lanes:
+        for name in single:
             cols = index.devices[name]
             if not cols.presence_t:
                 continue
@@ -156,7 +209,7 @@ class TimelineView(QWidget):
                     xa, xb = self._x(max(a, t0), t0), self._x(min(b, t1), t0)
                     p.fillRect(QRectF(xa, y + 1, xb - xa, lane_h - 2), hatch)
         # device off spans
-        for name in self.lanes:
+        for name in single:
             cols = index.devices[name]
             if not cols.onoff_t:
                 continue
@@ -202,18 +255,23 @@ class TimelineView(QWidget):
         min_w = 2.0
         # inferences
         count = 0
+        active: set[str] = set()  # devices with something drawn in the window
+        grouped = len(single) < len(lane_y)
         for name in self.lanes:
             cols = index.devices[name]
             if not cols.infer_t:
                 continue
             y = lane_y[name]
             color = theme.device_color(cols.kind)
+            if grouped and name not in single:
+                color.setAlpha(GROUP_ALPHA)
             a = bisect.bisect_left(cols.infer_t, t0 - 600)
             b = bisect.bisect_right(cols.infer_t, shown)
             for k in range(a, b):
                 s, e = cols.infer_t[k], min(cols.infer_end[k], self.t)
                 if e < t0:
                     continue
+                active.add(name)
                 x0 = self._x(s, t0)
                 p.fillRect(QRectF(x0, y + lane_h * 0.12, max(min_w, (e - s) / px_s), lane_h * 0.38), color)
                 count += 1
@@ -225,6 +283,8 @@ class TimelineView(QWidget):
             ys, yd = lane_y.get(m.src), lane_y.get(m.dst)
             if ys is None:
                 continue
+            active.add(m.src)
+            active.add(m.dst)
             color = theme.message_color(m.msg_kind)
             e = min(m.end_t, self.t)
             x0, x1 = self._x(m.t, t0), self._x(e, t0)
@@ -241,7 +301,7 @@ class TimelineView(QWidget):
                 p.drawLine(QPointF(x0, ys + lane_h * 0.7), QPointF(self._x(tip_t, t0), y_tip + lane_h * 0.5))
         # marks (e.g. escalation stages, joins, deploys) in their device's lane
         r = max(3.0, min(7.0, lane_h * 0.4))
-        label_end: dict[str, float] = {}  # per lane: where the last mark label ends
+        label_end: dict[float, float] = {}  # per lane: where the last mark label ends
         fm = p.fontMetrics()
         items = []
         for record_type in marks:
@@ -253,6 +313,7 @@ class TimelineView(QWidget):
             y = lane_y.get(lane)
             if y is None:
                 continue
+            active.add(lane)
             x = self._x(t_mark, t0)
             cy = y + lane_h / 2
             poly = QPolygonF([QPointF(x, cy - r), QPointF(x + r, cy), QPointF(x, cy + r), QPointF(x - r, cy)])
@@ -262,11 +323,12 @@ class TimelineView(QWidget):
             )
             p.drawPolygon(poly)
             text = view.mark_label(rec) if view.mark_label is not None else ""
-            if text and x + r + 2 >= label_end.get(lane, -1e9):
+            if text and x + r + 2 >= label_end.get(y, -1e9):
                 p.setPen(QColor(theme.TEXT))
                 p.drawText(QPointF(x + r + 2, cy + 4), text)
-                label_end[lane] = x + r + 6 + fm.horizontalAdvance(text)
+                label_end[y] = x + r + 6 + fm.horizontalAdvance(text)
         p.setClipping(False)
+        self._draw_row_labels(p, top, lane_h, active)
         # time ruler and playhead
         p.fillRect(QRectF(0, 0, self.width(), 16), QColor(theme.PANEL_BACKGROUND))
         p.setPen(QColor(theme.MUTED_TEXT))
@@ -281,6 +343,28 @@ class TimelineView(QWidget):
         xp = self._x(self.t, t0)
         p.setPen(QPen(QColor(theme.PLAYHEAD_COLOR), 2.0))
         p.drawLine(QPointF(xp, 0), QPointF(xp, self.height()))
+
+    def _draw_row_labels(self, p: QPainter, top: float, lane_h: float, active: set[str]) -> None:
+        """Each row's name; a group's second line says how many of it were active in the window."""
+        lw = self._label_w()
+        fm = p.fontMetrics()
+        two_lines = lane_h >= 2 * fm.height() + 2
+        for k, row in enumerate(self.rows):
+            y = top + k * lane_h
+            label = row.label
+            busy = sum(1 for n in row.members if n in active) if row.grouped else 0
+            p.setPen(QColor(theme.TEXT))
+            if row.grouped and two_lines:
+                mid = y + lane_h / 2
+                p.drawText(
+                    QRectF(10, mid - fm.height(), lw - 12, fm.height()), Qt.AlignmentFlag.AlignVCenter, label
+                )
+                p.setPen(QColor(theme.MUTED_TEXT))
+                p.drawText(
+                    QRectF(10, mid, lw - 12, fm.height()), Qt.AlignmentFlag.AlignVCenter, f"{busy} active"
+                )
+            else:
+                p.drawText(QRectF(10, y, lw - 12, lane_h), Qt.AlignmentFlag.AlignVCenter, label)
 
 
 def _natural(name: str) -> tuple:

@@ -8,6 +8,13 @@ plus the messages in flight, never a scan of the trace.
 The house grows during a run: a device is drawn only while it is in the home (it joins, it
 leaves; seeking back before a join hides it again), a link only while both its ends are.
 Records with a badge hook (an escalation stage, a deploy) label their device for a moment.
+
+Level of detail: the view measures how far apart devices sit on screen and picks a
+:class:`Detail` — a few devices get big glyphs with battery, name and state; a room full of
+them gets smaller glyphs with names; a crowd (fifty homes) gets glyphs sized to the space
+each device has, and a label layout (greedy, in view pixels) gives names and badges to the
+devices that have room, the selected or hovered device and the newest badges first, so that
+no text covers another.
 """
 
 from __future__ import annotations
@@ -15,20 +22,49 @@ from __future__ import annotations
 import bisect
 import math
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
 
 from ui import theme
 from ui.record_views import VIEWS
 from ui.trace_index import TraceIndex
 
-GLYPH = 26.0  # half size of a device glyph in scene units
+GLYPH = 26.0  # half size of a device glyph in pixels (full detail)
+COMPACT_GLYPH = GLYPH * 0.6
 SCENE_W, SCENE_H = 1000.0, 640.0
 # A badge stays this many wall seconds at the playing speed (at least BADGE_MIN_S simulated).
 BADGE_WALL_S = 1.5
 BADGE_MIN_S = 30.0
+# Level of detail, from on-screen distances between devices (pixels). Full detail needs room
+# for a 190 px wide state line between neighbours; compact for a name under a 37 px glyph.
+FULL_SPACING_PX = 120.0
+COMPACT_SPACING_PX = 48.0
+MIN_GLYPH_PX = 5.0  # smaller than this the kind's shape is no longer recognizable
+DENSE_GLYPH_SHARE = 0.45  # dense: glyph half size per pixel of typical neighbour distance
+# How close (pixels) a click must land to a device glyph in a dense home to pick it.
+CLICK_SLOP_PX = 10.0
+# A crowd shows the text of its newest badges only; older ones are rings in their colour.
+DENSE_BADGE_TEXTS = 8
+DENSE_LINK_ALPHA = 120  # links in a crowd: lighter, so that the glyphs stand out
+
+_metrics_cache: dict[tuple[float, bool], QFontMetricsF] = {}
+
+
+def _metrics(font: QFont) -> QFontMetricsF:
+    key = (font.pointSizeF(), font.bold())
+    fm = _metrics_cache.get(key)
+    if fm is None:
+        fm = _metrics_cache[key] = QFontMetricsF(font)
+    return fm
+
+
+def _text_w(font: QFont, text: str) -> float:
+    return _metrics(font).horizontalAdvance(text)
 
 
 def _pen(color: QColor | str, width: float = 1.0, style=Qt.PenStyle.SolidLine) -> QPen:
@@ -44,14 +80,14 @@ def _cosmetic(color: QColor | str, width: float, style=Qt.PenStyle.SolidLine) ->
     return pen
 
 
-def draw_glyph(p: QPainter, kind: str, r: float, color: QColor, fg: QColor) -> None:
+def draw_glyph(p: QPainter, kind: str, r: float, color: QColor, fg: QColor, min_pen_px: float = 1.2) -> None:
     """A recognizable icon for a device kind, centred on (0, 0), about 2r wide."""
     p.setBrush(QBrush(color))
-    p.setPen(_pen(fg, max(1.2, r * 0.07)))
+    p.setPen(_pen(fg, max(min_pen_px, r * 0.07)))
     if kind == "watch":
         p.drawRoundedRect(QRectF(-r * 0.35, -r * 0.95, r * 0.7, r * 1.9), r * 0.12, r * 0.12)  # strap
         p.drawRoundedRect(QRectF(-r * 0.6, -r * 0.6, r * 1.2, r * 1.2), r * 0.28, r * 0.28)  # case
-        p.setPen(_pen(fg, max(1.2, r * 0.09)))
+        p.setPen(_pen(fg, max(min_pen_px, r * 0.09)))
         p.drawLine(QPointF(0, 0), QPointF(0, -r * 0.38))
         p.drawLine(QPointF(0, 0), QPointF(r * 0.28, 0))
     elif kind == "phone":
@@ -109,14 +145,48 @@ def _state_class(state: str) -> str:
     return "active"
 
 
+class Detail(NamedTuple):
+    """How much a device item draws, chosen by the view from the space each device has.
+
+    ``full``: big glyph, battery bar, name and state (devices far apart); ``compact``: smaller
+    glyph, battery bar and name; ``dense``: a glyph sized to the space (``glyph_px``), names
+    only where they fit, the selected or hovered device as a card, badges as pills with the
+    device's name where they fit and as a ring in their colour where they do not.
+    """
+
+    level: str
+    glyph_px: float
+
+
+FULL = Detail("full", GLYPH)
+COMPACT = Detail("compact", COMPACT_GLYPH)
+
+
+def detail_for(nearest: np.ndarray) -> Detail:
+    """The level of detail for devices whose nearest neighbours are ``nearest`` pixels away
+    on screen: full when even the closest pair has room, compact when the typical device
+    does, dense otherwise (its glyph sized to the typical device's room)."""
+    if len(nearest) == 0 or float(nearest.min()) >= FULL_SPACING_PX:
+        return FULL
+    typical = float(np.median(nearest))
+    if typical >= COMPACT_SPACING_PX:
+        return COMPACT
+    return Detail("dense", dense_glyph_px(typical))
+
+
+def dense_glyph_px(nearest_px: float) -> float:
+    """Glyph half size for a device whose nearest neighbour is ``nearest_px`` away (dense)."""
+    return round(max(MIN_GLYPH_PX, min(COMPACT_GLYPH, DENSE_GLYPH_SHARE * nearest_px)), 1)
+
+
 class DeviceItem(QGraphicsItem):
     """A device: glyph in its kind colour, power-state ring, battery bar, name and state.
 
-    ``compact`` (set by the view when devices sit close together) draws a smaller glyph with
-    the name and battery only; the inspector has the rest.
+    What it draws depends on its :class:`Detail` and on three flags the view sets after
+    laying out the labels: ``labelled`` (its name, and battery at the compact level, fit),
+    ``emphasised`` (selected or hovered: drawn in full, on top) and ``badge_shown`` (its
+    badge's text fits; otherwise a ring in the badge's colour marks it).
     """
-
-    compact = False
 
     def __init__(self, name: str, kind: str, has_battery: bool) -> None:
         super().__init__()
@@ -131,45 +201,146 @@ class DeviceItem(QGraphicsItem):
         self.selected_ring = False
         self.busy = False
         self.badge: tuple[str, str] | None = None  # (text, colour name)
+        self.badge_since = 0.0  # simulated time of the badge's record (newest are placed first)
         self.shown = True  # in the home at the playhead (hidden otherwise)
-        self._rect = self._BASE_RECT
+        self.detail = FULL
+        self.labelled = True
+        self.emphasised = False
+        self.badge_shown = True
+        self.hover_changed: Callable[[str, bool], None] | None = None  # set by the view
+        self._rect = QRectF()
+        self.refresh_geometry()
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
+        self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(f"{name} ({kind}) — click to inspect")
 
-    # Kept tight: in a dense house a larger rect overlaps the neighbours' and every update
-    # repaints them too (measured: +35 % item paints with a rect wide enough for badges).
-    _BASE_RECT = QRectF(-70, -GLYPH - 12, 140, 2 * GLYPH + 58)
+    @property
+    def compact(self) -> bool:
+        return self.detail.level != "full"
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
         return self._rect
 
-    def set_badge(self, badge: tuple[str, str] | None) -> None:
-        if badge != self.badge:
-            self.badge = badge
-            self.refresh_geometry()  # the rect grows to hold the badge, and shrinks back
-            self.update()
+    # ---- geometry (item pixels, the glyph centred on 0, 0) ---------------------------------
+
+    def glyph_rect(self) -> QRectF:
+        """The glyph and its power-state ring (the part other labels must not cover)."""
+        r = self.detail.glyph_px + 3
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def label_rect(self, emphasised: bool | None = None) -> QRectF:
+        """What is drawn below the glyph: battery, name (and state when in full or emphasised)."""
+        emphasised = self.emphasised if emphasised is None else emphasised
+        level = self.detail.level
+        if level == "full":
+            # wide and tall enough for the state line ("sleep+charging · 30.0 mW" was clipped)
+            return QRectF(-95, GLYPH + 4, 190, 60)
+        if level == "compact":
+            g = COMPACT_GLYPH
+            h = 14 + (6 if self.soc_pct is not None else 0)
+            w = max(32.0, _text_w(theme.font(0.75, bold=True), self._name_text()) + 4)
+            return QRectF(-w / 2, g + 5, w, h)
+        g = self.detail.glyph_px
+        if emphasised:
+            w, h = self._card_size()
+            return QRectF(-w / 2, g + 4, w, h)
+        fm = _metrics(theme.font(0.75, bold=True))
+        w = fm.horizontalAdvance(self._name_text()) + 6
+        return QRectF(-w / 2, g + 3, w, fm.height() + 1)
+
+    def badge_rect(self, text: str | None = None) -> QRectF:
+        """The badge pill above the glyph (in the dense level it carries the name too)."""
+        text = self._badge_text() if text is None else text
+        level = self.detail.level
+        fm = _metrics(self._badge_font())
+        max_w = 216.0 if level != "dense" else 170.0
+        w = min(max_w, fm.horizontalAdvance(text) + 12)
+        h = fm.height() + 2
+        if level == "full":
+            top = -GLYPH - 6
+        elif level == "compact":
+            top = -COMPACT_GLYPH - 4
+        else:
+            top = -self.detail.glyph_px - 4
+        return QRectF(-w / 2, top - h, w, h)
 
     def refresh_geometry(self) -> None:
-        """Recompute the bounding rect (after a badge, compact-mode or text-size change)."""
+        """Recompute the bounding rect (after a badge, detail, layout or text-size change)."""
         self.prepareGeometryChange()
-        rect = self._BASE_RECT
-        self._rect = rect if self.badge is None else rect.united(self._badge_rect(self.badge[0]))
+        r = self.detail.glyph_px + (10 if self.detail.level == "full" else 9)  # rings and their pens
+        rect = QRectF(-r, -r, 2 * r, 2 * r)
+        if self.detail.level == "full":
+            rect = rect.united(QRectF(-70, -GLYPH - 12, 140, 12))
+        if self.labelled or self.emphasised:
+            rect = rect.united(self.label_rect())
+        if self.badge is not None and (self.badge_shown or self.emphasised):
+            rect = rect.united(self.badge_rect())
+        self._rect = rect
 
-    def _badge_rect(self, text: str) -> QRectF:
-        fm = QFontMetricsF(theme.font(0.8, bold=True))
-        w = min(216.0, fm.horizontalAdvance(text) + 12)
-        h = fm.height() + 2
-        top = -GLYPH * 0.6 - 4 if DeviceItem.compact else -GLYPH - 6
-        return QRectF(-w / 2, top - h, w, h)
+    def _name_text(self) -> str:
+        if self.detail.level == "full" or self.on:
+            return self.name
+        return self.name + " (off)"
+
+    def _badge_font(self) -> QFont:
+        return theme.font(0.8 if self.detail.level != "dense" else 0.72, bold=True)
+
+    def _badge_text(self) -> str:
+        if self.badge is None:
+            return ""
+        if self.detail.level == "dense" and not self.emphasised:
+            return f"{self.name} · {self.badge[0]}"  # no room for a name below: it rides along
+        return self.badge[0]
+
+    def _card_size(self) -> tuple[float, float]:
+        name_fm = _metrics(theme.font(0.8, bold=True))
+        small_fm = _metrics(theme.font(0.7))
+        w = max(name_fm.horizontalAdvance(self._name_text()), small_fm.horizontalAdvance(self._state_text()))
+        h = name_fm.height() + small_fm.height() + (9 if self.soc_pct is not None else 0) + 6
+        return max(60.0, w + 12), h
+
+    def _state_text(self) -> str:
+        if not self.on:
+            return f"OFF ({self.reason})" if self.reason else "OFF"
+        return f"{short_state(self.state)} · {theme.format_power(self.power_w)}"
+
+    # ---- state set by the view ---------------------------------------------------------------
+
+    def set_detail(self, detail: Detail) -> None:
+        if detail != self.detail:
+            self.detail = detail
+            self.refresh_geometry()
+            self.update()
+
+    def set_layout(self, labelled: bool, badge_shown: bool, emphasised: bool) -> bool:
+        """What the label layout decided for this device; True when that changed."""
+        if (labelled, badge_shown, emphasised) == (self.labelled, self.badge_shown, self.emphasised):
+            return False
+        self.labelled, self.badge_shown, self.emphasised = labelled, badge_shown, emphasised
+        self.setZValue(3 if emphasised else 2 if self.badge is not None else 1 if labelled else 0)
+        self.refresh_geometry()
+        self.update()
+        return True
+
+    def set_badge(self, badge: tuple[str, str] | None, since: float = 0.0) -> bool:
+        """True when the badge changed (the view then lays the labels out again)."""
+        if badge != self.badge:
+            self.badge = badge
+            self.badge_since = since
+            self.refresh_geometry()  # the rect grows to hold the badge, and shrinks back
+            self.update()
+            return True
+        return False
 
     def _paint_badge(self, p: QPainter) -> None:
         """The badge as a pill above the glyph, in its record's colour."""
         text, color = self.badge
-        p.setFont(theme.font(0.8, bold=True))
-        rect = self._badge_rect(text)
+        text = self._badge_text()
+        p.setFont(self._badge_font())
+        rect = self.badge_rect(text)
         w = rect.width()
         h = rect.height()
         fill = theme.qcolor(color)
@@ -194,6 +365,7 @@ class DeviceItem(QGraphicsItem):
             self.reason,
         ):
             return False
+        resized = on != self.on and self.detail.level != "full"  # the name gains " (off)"
         self.on, self.state, self.power_w, self.soc_pct, self.busy, self.reason = (
             on,
             state,
@@ -202,6 +374,8 @@ class DeviceItem(QGraphicsItem):
             busy,
             reason,
         )
+        if resized or (self.emphasised and self.detail.level == "dense"):
+            self.refresh_geometry()  # the card's width follows its state line
         self.update()
         return True
 
@@ -210,6 +384,18 @@ class DeviceItem(QGraphicsItem):
             self.selected_ring = on
             self.update()
 
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802
+        if self.hover_changed is not None:
+            self.hover_changed(self.name, True)
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
+        if self.hover_changed is not None:
+            self.hover_changed(self.name, False)
+        super().hoverLeaveEvent(event)
+
+    # ---- painting ------------------------------------------------------------------------
+
     def paint(self, p: QPainter, _option, _widget=None) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         kind_color = theme.device_color(self.kind)
@@ -217,8 +403,11 @@ class DeviceItem(QGraphicsItem):
         fill = QColor(theme.OFF_COLOR) if off else kind_color
         fg = QColor("#9A9A9A") if off else QColor("#1E1E1E")
         cls = "off" if off else _state_class(self.state)
-        if DeviceItem.compact:
+        if self.detail.level == "compact":
             self._paint_compact(p, fill, fg, cls, off)
+            return
+        if self.detail.level == "dense":
+            self._paint_dense(p, fill, fg, cls, off)
             return
         # halo: selection and power-state ring
         if self.selected_ring:
@@ -261,14 +450,15 @@ class DeviceItem(QGraphicsItem):
         p.drawText(QRectF(-70, y + 11, 140, 18), Qt.AlignmentFlag.AlignCenter, self.name)
         p.setFont(f)
         p.setPen(_pen(theme.MUTED_TEXT))
-        if off:
-            text = f"OFF ({self.reason})" if self.reason else "OFF"
-        else:
-            text = f"{short_state(self.state)} · {theme.format_power(self.power_w)}"
-        p.drawText(QRectF(-70, y + 28, 140, 16), Qt.AlignmentFlag.AlignCenter, text)
+        p.drawText(QRectF(-95, y + 28, 190, 16), Qt.AlignmentFlag.AlignCenter, self._state_text())
 
-    def _paint_compact(self, p: QPainter, fill: QColor, fg: QColor, cls: str, off: bool) -> None:
-        g = GLYPH * 0.6
+    def _paint_ring_and_glyph(self, p: QPainter, g: float, fill: QColor, fg: QColor, cls: str) -> None:
+        """Selection ring, badge ring (when its text has no room), state ring and glyph."""
+        dense = self.detail.level == "dense"
+        if self.badge is not None and not (self.badge_shown or self.emphasised):
+            p.setPen(_pen(theme.qcolor(self.badge[1]), 3.0 if dense else 4.0))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawEllipse(QPointF(0, 0), g + 5, g + 5)
         if self.selected_ring:
             p.setPen(_pen("#000000", 2.5))
             p.setBrush(Qt.BrushStyle.NoBrush)
@@ -277,26 +467,89 @@ class DeviceItem(QGraphicsItem):
         halo.setAlpha(40 if cls != "active" else 90)
         p.setBrush(QBrush(halo))
         ring_style = Qt.PenStyle.DashLine if cls in ("sleep", "off") else Qt.PenStyle.SolidLine
-        p.setPen(_pen(fill.darker(130), 3.0 if cls == "active" or self.busy else 1.2, ring_style))
-        p.drawEllipse(QPointF(0, 0), g + 3, g + 3)
-        draw_glyph(p, self.kind, g * 0.8, fill, fg)
-        if self.badge is not None:
+        active = cls == "active" or self.busy
+        if dense:
+            p.setPen(_pen(fill.darker(130), 2.0 if active else 1.0, ring_style))
+            p.drawEllipse(QPointF(0, 0), g + 2, g + 2)
+            draw_glyph(p, self.kind, g * 0.85, fill, fg, min_pen_px=0.8)
+        else:
+            p.setPen(_pen(fill.darker(130), 3.0 if active else 1.2, ring_style))
+            p.drawEllipse(QPointF(0, 0), g + 3, g + 3)
+            draw_glyph(p, self.kind, g * 0.8, fill, fg)
+
+    def _paint_battery(self, p: QPainter, y: float, w: float, h: float, fg: QColor, off: bool) -> None:
+        p.setPen(_pen(fg, 1.0))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(QRectF(-w / 2, y, w, h))
+        low = self.soc_pct < 20
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QBrush(QColor("#D55E00") if low and not off else (QColor("#A0A0A0") if off else fg)))
+        p.drawRect(QRectF(-w / 2 + 1, y + 1, (w - 2) * max(0, min(100, self.soc_pct)) / 100.0, h - 2))
+
+    def _paint_compact(self, p: QPainter, fill: QColor, fg: QColor, cls: str, off: bool) -> None:
+        g = COMPACT_GLYPH
+        self._paint_ring_and_glyph(p, g, fill, fg, cls)
+        if self.badge is not None and (self.badge_shown or self.emphasised):
             self._paint_badge(p)
+        if not (self.labelled or self.emphasised):
+            return
         y = g + 5
         if self.soc_pct is not None:
-            w, h = 26.0, 5.0
-            p.setPen(_pen(fg, 1.0))
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawRect(QRectF(-w / 2, y, w, h))
-            low = self.soc_pct < 20
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QBrush(QColor("#D55E00") if low and not off else (QColor("#A0A0A0") if off else fg)))
-            p.drawRect(QRectF(-w / 2 + 1, y + 1, (w - 2) * max(0, min(100, self.soc_pct)) / 100.0, h - 2))
-            y += h + 1
+            self._paint_battery(p, y, 26.0, 5.0, fg, off)
+            y += 6
         p.setFont(theme.font(0.75, bold=not off))
         p.setPen(_pen(theme.TEXT if not off else "#8A8A8A"))
+        p.drawText(QRectF(-60, y, 120, 14), Qt.AlignmentFlag.AlignCenter, self._name_text())
+
+    def _paint_dense(self, p: QPainter, fill: QColor, fg: QColor, cls: str, off: bool) -> None:
+        g = self.detail.glyph_px
+        self._paint_ring_and_glyph(p, g, fill, fg, cls)
+        if self.badge is not None and (self.badge_shown or self.emphasised):
+            self._paint_badge(p)
+        if self.emphasised:
+            self._paint_card(p, fg, off)
+        elif self.labelled:
+            rect = self.label_rect()
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QBrush(QColor(255, 255, 255, 200)))
+            p.drawRoundedRect(rect, 3, 3)
+            p.setFont(theme.font(0.75, bold=True))
+            p.setPen(_pen(theme.TEXT if not off else "#8A8A8A"))
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._name_text())
+
+    def _paint_card(self, p: QPainter, fg: QColor, off: bool) -> None:
+        """The selected or hovered device in a dense home: name, battery and state on a card."""
+        rect = self.label_rect(emphasised=True)
+        p.setPen(_pen("#9A9A9A", 1.0))
+        p.setBrush(QBrush(QColor(255, 255, 255, 235)))
+        p.drawRoundedRect(rect, 4, 4)
+        name_f = theme.font(0.8, bold=True)
+        small_f = theme.font(0.7)
+        name_h = _metrics(name_f).height()
+        small_h = _metrics(small_f).height()
+        y = rect.top() + 2
+        p.setFont(name_f)
+        p.setPen(_pen(theme.TEXT if not off else "#8A8A8A"))
         p.drawText(
-            QRectF(-50, y, 100, 14), Qt.AlignmentFlag.AlignCenter, self.name + (" (off)" if off else "")
+            QRectF(rect.left(), y, rect.width(), name_h), Qt.AlignmentFlag.AlignCenter, self._name_text()
+        )
+        y += name_h + 1
+        p.setFont(small_f)
+        if self.soc_pct is not None:
+            bar_w = 30.0
+            text = f"{self.soc_pct}%"
+            text_w = _metrics(small_f).horizontalAdvance(text)
+            x0 = -(bar_w + 4 + text_w) / 2
+            p.save()
+            p.translate(x0 + bar_w / 2, 0)
+            self._paint_battery(p, y + 1, bar_w, 6.0, fg, off)
+            p.restore()
+            p.setPen(_pen(theme.TEXT))
+            p.drawText(QPointF(x0 + bar_w + 4, y + 7), text)
+            y += 9
+        p.setPen(_pen(theme.MUTED_TEXT))
+        p.drawText(
+            QRectF(rect.left(), y, rect.width(), small_h), Qt.AlignmentFlag.AlignCenter, self._state_text()
         )
 
 
@@ -312,15 +565,16 @@ class LinkItem(QGraphicsItem):
         self.reason = ""
         self.flash: QColor | None = None
         self.shown = True  # both ends in the home at the playhead
+        self.pad = 100.0  # scene units around the line for the label and marks (set by the view)
+        self.dense = False  # thin, light and unlabelled: many links converge in a crowd
+        self.labelled = True  # its label has room (set by the view's label layout)
         self.setZValue(-10)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         style = theme.link_style(link_type)
         self.setToolTip(f"{name}: {style['label']} link")
 
-    pad = 100.0  # scene units around the line for the label and marks (set by the view's zoom)
-
     def boundingRect(self) -> QRectF:  # noqa: N802
-        p = LinkItem.pad
+        p = self.pad
         return QRectF(self.a, self.b).normalized().adjusted(-p, -p, p, p)
 
     def set_ends(self, a: QPointF, b: QPointF) -> None:
@@ -328,6 +582,23 @@ class LinkItem(QGraphicsItem):
             self.prepareGeometryChange()
             self.a, self.b = a, b
             self.update()
+
+    def set_detail(self, pad: float, dense: bool) -> None:
+        if (pad, dense) != (self.pad, self.dense):
+            self.prepareGeometryChange()
+            self.pad, self.dense = pad, dense
+            self.update()
+
+    def set_labelled(self, labelled: bool) -> None:
+        if labelled != self.labelled:
+            self.labelled = labelled
+            self.update()
+
+    def label_text(self) -> str:
+        label = theme.link_style(self.type)["label"]
+        if self.up:
+            return label
+        return f"{label} down" + (f" ({self.reason})" if self.reason else "")
 
     def set_state(self, up: bool, reason: str, flash: QColor | None) -> None:
         flash_key = None if flash is None else flash.rgba()
@@ -343,35 +614,40 @@ class LinkItem(QGraphicsItem):
             style["dash"], Qt.PenStyle.SolidLine
         )
         mid = (self.a + self.b) / 2
+        dense = self.dense
+        width = max(1.0, style["width"] * 0.5) if dense else style["width"]
         if self.up:
             if self.flash is not None:
                 glow = QColor(self.flash)
-                glow.setAlpha(120)
-                p.setPen(_cosmetic(glow, style["width"] + 7))
+                glow.setAlpha(120 if not dense else 170)
+                p.setPen(_cosmetic(glow, width + (7 if not dense else 3)))
                 p.drawLine(self.a, self.b)
-            p.setPen(_cosmetic(theme.LINK_COLOR, style["width"], dash))
+            color = QColor(theme.LINK_COLOR)
+            if dense:
+                color.setAlpha(DENSE_LINK_ALPHA)
+            p.setPen(_cosmetic(color, width, dash))
             p.drawLine(self.a, self.b)
         else:
-            p.setPen(_cosmetic(theme.LINK_DOWN_COLOR, 2.0, Qt.PenStyle.DashLine))
+            p.setPen(_cosmetic(theme.LINK_DOWN_COLOR, 2.0 if not dense else 1.5, Qt.PenStyle.DashLine))
             p.drawLine(self.a, self.b)
+        if self.up and (dense or not self.labelled):
+            return  # no room for its label: the legend says which style is which
         # marks and label in pixels, whatever the zoom
         scale = max(1e-6, p.worldTransform().m11())
         p.save()
         p.translate(mid)
         p.scale(1 / scale, 1 / scale)
         if not self.up:
-            p.setPen(_pen(theme.LINK_DOWN_COLOR, 3.5))
-            s = 8.0
+            p.setPen(_pen(theme.LINK_DOWN_COLOR, 3.5 if not dense else 2.0))
+            s = 8.0 if not dense else 4.0
             p.drawLine(QPointF(-s, -s), QPointF(s, s))
             p.drawLine(QPointF(-s, s), QPointF(s, -s))
+            if dense:
+                p.restore()
+                return
         p.setFont(theme.font(0.85, bold=not self.up))
         p.setPen(_pen(theme.LINK_DOWN_COLOR if not self.up else theme.MUTED_TEXT))
-        label = (
-            style["label"]
-            if self.up
-            else f"{style['label']} down" + (f" ({self.reason})" if self.reason else "")
-        )
-        p.drawText(QRectF(-120, 8, 240, 18), Qt.AlignmentFlag.AlignCenter, label)
+        p.drawText(QRectF(-120, 8, 240, 18), Qt.AlignmentFlag.AlignCenter, self.label_text())
         p.restore()
 
 
@@ -381,6 +657,7 @@ class DotsItem(QGraphicsItem):
     def __init__(self) -> None:
         super().__init__()
         self.dots: list[tuple[float, float, float, QColor, bool]] = []
+        self.size_factor = 1.0  # dots shrink with the glyphs in a dense home
         self.setZValue(10)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
@@ -398,7 +675,7 @@ class DotsItem(QGraphicsItem):
     def paint(self, p: QPainter, _option, _widget=None) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         outline = _cosmetic("#202020", 1.0)
-        scale = max(1e-6, p.worldTransform().m11())
+        scale = max(1e-6, p.worldTransform().m11()) / self.size_factor
         for x, y, r_px, color, ok in self.dots:
             r = r_px / scale
             if ok:
@@ -408,6 +685,50 @@ class DotsItem(QGraphicsItem):
                 p.setPen(_cosmetic(color, 2.0))
                 p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawEllipse(QPointF(x, y), r, r)
+
+
+class _RectGrid:
+    """Rectangles placed so far (view pixels), bucketed in square cells for overlap tests;
+    each has an owner (a device or link name) and a kind (glyph, text, link label)."""
+
+    def __init__(self, cell_px: float = 64.0) -> None:
+        self.cell_px = cell_px
+        self.cells: dict[tuple[int, int], list[tuple[QRectF, str, str]]] = {}
+
+    def _keys(self, r: QRectF):
+        c = self.cell_px
+        for i in range(math.floor(r.left() / c), math.floor(r.right() / c) + 1):
+            for j in range(math.floor(r.top() / c), math.floor(r.bottom() / c) + 1):
+                yield i, j
+
+    def add(self, rect: QRectF, owner: str, kind: str) -> None:
+        for key in self._keys(rect):
+            self.cells.setdefault(key, []).append((rect, owner, kind))
+
+    def hits(self, rect: QRectF, owner: str, kinds: tuple[str, ...]) -> bool:
+        """Whether ``rect`` overlaps a rectangle of one of ``kinds`` placed by another owner."""
+        for key in self._keys(rect):
+            for other, other_owner, kind in self.cells.get(key, ()):
+                if other_owner != owner and kind in kinds and other.intersects(rect):
+                    return True
+        return False
+
+
+def nearest_px(points: list[QPointF], scale: float) -> np.ndarray:
+    """Each point's distance to its nearest neighbour, in pixels at ``scale``."""
+    n = len(points)
+    if n < 2:
+        return np.full(n, math.inf)
+    xy = np.array([(p.x(), p.y()) for p in points], dtype=float)
+    nearest = np.empty(n)
+    block = 512  # rows at a time: memory stays small for thousands of devices
+    for s in range(0, n, block):
+        rows = xy[s : s + block]
+        d = np.hypot(rows[:, None, 0] - xy[None, :, 0], rows[:, None, 1] - xy[None, :, 1])
+        k = np.arange(len(rows))
+        d[k, k + s] = np.inf
+        nearest[s : s + block] = d.min(axis=1)
+    return nearest * scale
 
 
 def layout_positions(devices: dict[str, dict]) -> dict[str, QPointF]:
@@ -451,13 +772,17 @@ class TopologyView(QGraphicsView):
         self.positions: dict[str, QPointF] = {}
         self.dots = DotsItem()
         self.selected: str | None = None
+        self.hovered: str | None = None
+        self.detail = FULL  # level of detail for the current size and device count
         self.last_t = 0.0
         self.frames = 0
+        self.layouts = 0  # label layouts done (tests and benchmarks read it)
         self.speed = 1.0  # the player's speed (badges last BADGE_WALL_S wall seconds)
         self._devices_version = -1
         self._legend_kinds = 0
         self._legend_devices: list[str] | None = None
         self._flash: dict[str, tuple[QColor, float]] = {}
+        self._label_order: list[str] = []  # who gets a name first when room is short
         theme.font_settings().changed.connect(self._refresh_all)
 
     def set_index(self, index: TraceIndex | None) -> None:
@@ -467,6 +792,7 @@ class TopologyView(QGraphicsView):
         self.links.clear()
         self._flash.clear()
         self.positions = {}
+        self.hovered = None
         self._devices_version = -1
         self._legend_devices = None  # recomputed at the next frame
         self._legend_kinds = 0
@@ -493,6 +819,7 @@ class TopologyView(QGraphicsView):
             item = self.devices.get(name)
             if item is None:
                 item = DeviceItem(name, cols.kind, cols.capacity_wh is not None)
+                item.hover_changed = self._on_hover
                 scene.addItem(item)
                 self.devices[name] = item
             item.setPos(self.positions[name])
@@ -506,6 +833,11 @@ class TopologyView(QGraphicsView):
                 self.links[name] = item
             else:
                 item.set_ends(self.positions[link.a], self.positions[link.b])
+        # rare kinds first (the cloud, a hub), then by name: when room is short they keep theirs
+        kind_count: dict[str, int] = {}
+        for item in self.devices.values():
+            kind_count[item.kind] = kind_count.get(item.kind, 0) + 1
+        self._label_order = sorted(self.devices, key=lambda n: (kind_count[self.devices[n].kind], n))
         self.select(self.selected if self.selected in self.devices else None)
         self._fit()
 
@@ -513,63 +845,180 @@ class TopologyView(QGraphicsView):
         self.selected = name
         for n, item in self.devices.items():
             item.set_selected_ring(n == name)
+        self._layout_labels()
+
+    def _on_hover(self, name: str, entered: bool) -> None:
+        if entered:
+            self.set_hovered(name)
+        elif self.hovered == name:
+            self.set_hovered(None)
+
+    def set_hovered(self, name: str | None) -> None:
+        """The device under the mouse (drawn with its name, battery and state, on top)."""
+        if name != self.hovered:
+            self.hovered = name
+            self._layout_labels()
 
     def _refresh_all(self) -> None:
         for item in self.devices.values():
             item.refresh_geometry()
         for item in list(self.devices.values()) + list(self.links.values()):
             item.update()
+        self._layout_labels()
 
     def _fit(self) -> None:
-        """Scale the device positions into the viewport, leaving pixel room for the glyphs."""
+        """Scale the device positions into the viewport, leaving pixel room for the glyphs,
+        and choose the level of detail from the space each device gets."""
         if not self.positions:
             return
         xs = [p.x() for p in self.positions.values()]
         ys = [p.y() for p in self.positions.values()]
         bw, bh = max(xs) - min(xs), max(ys) - min(ys)
         vw, vh = self.viewport().width(), self.viewport().height()
-        mx, top, bottom = 80.0, 50.0, 80.0 + 2 * (QFontMetricsF(theme.font(0.8)).height() + 4)
-        sx = (vw - 2 * mx) / bw if bw > 0 else math.inf
-        sy = (vh - top - bottom) / bh if bh > 0 else math.inf
-        scale = min(sx, sy)
-        if not math.isfinite(scale) or scale <= 0:
-            scale = 1.0
+        legend_h = 2 * (QFontMetricsF(theme.font(0.8)).height() + 4)
+        pts = list(self.positions.values())
+
+        def scale_for(mx: float, top: float, bottom: float) -> float:
+            sx = (vw - 2 * mx) / bw if bw > 0 else math.inf
+            sy = (vh - top - bottom) / bh if bh > 0 else math.inf
+            scale = min(sx, sy)
+            return scale if math.isfinite(scale) and scale > 0 else 1.0
+
+        mx, top, bottom = 80.0, 50.0, 80.0 + legend_h
+        scale = scale_for(mx, top, bottom)
+        nearest = nearest_px(pts, scale)
+        detail = detail_for(nearest)
+        if detail.level == "dense":
+            # small glyphs and few labels: the margins only need to hold a glyph and a badge
+            mx, top, bottom = 24.0, 34.0, 20.0 + legend_h
+            scale = scale_for(mx, top, bottom)
+            nearest = nearest_px(pts, scale)
+            detail = Detail("dense", dense_glyph_px(float(np.median(nearest))))
         self.resetTransform()
         self.scale(scale, scale)
-        pts = list(self.positions.values())
-        closest = min(
-            (math.hypot(a.x() - b.x(), a.y() - b.y()) for i, a in enumerate(pts) for b in pts[i + 1 :]),
-            default=math.inf,
-        )
-        compact = closest * scale < 120.0
-        if compact != DeviceItem.compact:
-            DeviceItem.compact = compact
-            for item in self.devices.values():
-                item.refresh_geometry()
-                item.update()
-        if abs(LinkItem.pad - 130.0 / scale) > 1e-6:
-            for item in self.links.values():
-                item.prepareGeometryChange()
-            LinkItem.pad = 130.0 / scale
+        self.set_detail(detail, scale, dict(zip(self.positions, nearest.tolist(), strict=True)))
         cx = (max(xs) + min(xs)) / 2
         cy = (max(ys) + min(ys)) / 2 + (bottom - top) / 2 / scale
         r = QRectF(cx - vw / 2 / scale, cy - vh / 2 / scale, vw / scale, vh / scale)
         self.scene().setSceneRect(r)
         self.centerOn(QPointF(cx, cy))
+        self._layout_labels()
+
+    def set_detail(self, detail: Detail, scale: float, nearest: dict[str, float]) -> None:
+        """Apply a level of detail to every device, link and the message dots; in a dense
+        home each glyph is sized to its own room (``nearest``: pixels to its neighbour)."""
+        self.detail = detail
+        dense = detail.level == "dense"
+        for name, item in self.devices.items():
+            if dense and name in nearest:
+                item.set_detail(Detail("dense", dense_glyph_px(nearest[name])))
+            else:
+                item.set_detail(detail)
+        pad = (12.0 if dense else 130.0) / scale  # a dense link draws no label, only a cross
+        for link in self.links.values():
+            link.set_detail(pad, dense)
+        self.dots.size_factor = max(0.45, detail.glyph_px / COMPACT_GLYPH) if dense else 1.0
+
+    def _layout_labels(self) -> None:
+        """Decide which devices show their name and their badge's text, greedily in view
+        pixels: the selected and hovered devices always; then badges, newest first, where no
+        other text is; then names where neither text nor another glyph is; then link labels
+        where no glyph and no other link label is."""
+        items = [self.devices[n] for n in self._label_order if self.devices[n].shown]
+        if not items:
+            return
+        self.layouts += 1
+        emphasised = {self.selected, self.hovered} - {None}
+        if self.detail.level == "full":
+            for item in items:
+                item.set_layout(True, True, item.name in emphasised)
+            for link in self.links.values():
+                link.set_labelled(True)
+            return
+        to_view = self.viewportTransform()
+        centre = {item.name: to_view.map(item.pos()) for item in items}
+        grid = _RectGrid()
+        for item in items:
+            grid.add(item.glyph_rect().translated(centre[item.name]), item.name, "glyph")
+        decided: dict[str, tuple[bool, bool, bool]] = {}
+        for item in items:
+            if item.name in emphasised:
+                c = centre[item.name]
+                grid.add(item.label_rect(emphasised=True).translated(c), item.name, "text")
+                if item.badge is not None:
+                    grid.add(item.badge_rect().translated(c), item.name, "text")
+                decided[item.name] = (True, True, True)
+        lit = sorted(
+            (i for i in items if i.badge is not None and i.name not in decided),
+            key=lambda i: -i.badge_since,
+        )
+        dense = self.detail.level == "dense"
+        for k, item in enumerate(lit):
+            c = centre[item.name]
+            text = f"{item.name} · {item.badge[0]}" if dense else item.badge[0]
+            badge = item.badge_rect(text).translated(c)
+            shown = not (dense and k >= DENSE_BADGE_TEXTS) and not grid.hits(badge, item.name, ("text",))
+            if shown:
+                grid.add(badge, item.name, "text")
+            labelled = False
+            if not dense:  # the dense pill already carries the name
+                label = item.label_rect(emphasised=False).translated(c)
+                labelled = not grid.hits(label, item.name, ("text",))
+                if labelled:
+                    grid.add(label, item.name, "text")
+            decided[item.name] = (labelled, shown, False)
+        for item in items:
+            if item.name in decided:
+                continue
+            label = item.label_rect(emphasised=False).translated(centre[item.name])
+            labelled = not grid.hits(label, item.name, ("text", "glyph"))
+            if labelled:
+                grid.add(label, item.name, "text")
+            decided[item.name] = (labelled, False, False)
+        for item in items:
+            item.set_layout(*decided[item.name])
+        if dense:
+            return  # links in a crowd carry no label (a link down keeps its cross)
+        fm = _metrics(theme.font(0.85))
+        links = []
+        for link in self.links.values():
+            if link.shown:
+                a, b = to_view.map(link.a), to_view.map(link.b)
+                links.append((-math.hypot(b.x() - a.x(), b.y() - a.y()), link.name, (a + b) / 2, link))
+        for _, name, mid, link in sorted(links, key=lambda e: e[:2]):  # longest first
+            w = fm.horizontalAdvance(link.label_text()) + 12  # a gap between neighbours' labels
+            rect = QRectF(mid.x() - w / 2, mid.y() + 8, w, fm.height())
+            labelled = not link.up or not grid.hits(rect, name, ("glyph", "link"))
+            if labelled:
+                grid.add(rect, name, "link")
+            link.set_labelled(labelled)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._fit()
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
-        hits = [i for i in self.items(event.position().toPoint()) if isinstance(i, DeviceItem)]
-        item = hits[0] if hits else None
+        pos = event.position()
+        hits = [i for i in self.items(pos.toPoint()) if isinstance(i, DeviceItem)]
+        item = hits[0] if hits else self._nearest_device(pos)
         if item is not None:
             self.select(item.name)
             self.device_clicked.emit(item.name)
             event.accept()
             return
         super().mousePressEvent(event)
+
+    def _nearest_device(self, pos: QPointF) -> DeviceItem | None:
+        """The shown device whose glyph is within a few pixels of ``pos`` (small glyphs)."""
+        to_view = self.viewportTransform()
+        best, best_d = None, self.detail.glyph_px + CLICK_SLOP_PX
+        for item in self.devices.values():
+            if item.shown:
+                c = to_view.map(item.pos())
+                d = math.hypot(c.x() - pos.x(), c.y() - pos.y())
+                if d < best_d:
+                    best, best_d = item, d
+        return best
 
     def device_center(self, name: str) -> QPointF:
         """Where a device is drawn, in view (widget) coordinates (tests click there)."""
@@ -588,6 +1037,7 @@ class TopologyView(QGraphicsView):
         badge_s = max(BADGE_MIN_S, self.speed * BADGE_WALL_S)
         present: dict[str, bool] = {}
         moved = self._legend_devices is None  # a device appeared or disappeared this frame
+        relayout = False  # a badge came or went: names and badges are laid out again
         for name, item in self.devices.items():
             cols = index.devices[name]
             here = present[name] = cols.present_at(t) if cols.presence_t else cols.initially_present
@@ -598,18 +1048,23 @@ class TopologyView(QGraphicsView):
             if not here:
                 continue
             on = cols.is_on(t)
+            was_on = item.on
             state, power_w = cols.state_at(t)
             busy = bool(cols.infer_t) and bool(cols.running_at(t))
             reason = ""
             if not on and cols.onoff_t:
                 i = max(0, min(len(cols.onoff_t) - 1, bisect.bisect_right(cols.onoff_t, t) - 1))
                 reason = cols.onoff_reason[i]
-            item.set_state(on, state, power_w if on else 0.0, cols.soc_at(t), busy, reason)
+            if item.set_state(on, state, power_w if on else 0.0, cols.soc_at(t), busy, reason):
+                relayout |= on != was_on and self.detail.level != "full"  # "(off)" widens the name
             if cols.badge_t or item.badge is not None:
-                item.set_badge(self._badge(name, t, badge_s))
+                badge, since = self._badge(name, t, badge_s)
+                relayout |= item.set_badge(badge, since)
         if moved:
             self._legend_devices = sorted({i.kind for n, i in self.devices.items() if present[n] and i.kind})
             self.viewport().update()  # the legend lists the kinds of the devices in the home
+        if moved or relayout:
+            self._layout_labels()
         # links: up/down and a short flash for messages too quick to see as dots
         wall = time.perf_counter()
         if t > self.last_t and t - self.last_t < 3600:
@@ -646,16 +1101,17 @@ class TopologyView(QGraphicsView):
             dots.append((x, y, min(r, 14.0), theme.message_color(m.msg_kind), m.status == "delivered"))
         self.dots.set_dots(dots)
 
-    def _badge(self, device: str, t: float, window_s: float) -> tuple[str, str] | None:
-        """(text, colour) of the device's badge at ``t``, if a record gave it one lately."""
+    def _badge(self, device: str, t: float, window_s: float) -> tuple[tuple[str, str] | None, float]:
+        """((text, colour), record time) of the device's badge at ``t``, if a record gave it
+        one lately; (None, 0) otherwise."""
         rec = self.index.badge_at(device, t, window_s)
         if rec is None:
-            return None
+            return None, 0.0
         view = VIEWS[type(rec)]
         text = view.badge(rec)
         if not text:
-            return None
-        return text, view.color(rec) if view.color else theme.DEFAULT_MARK_COLOR
+            return None, 0.0
+        return (text, view.color(rec) if view.color else theme.DEFAULT_MARK_COLOR), rec.t
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         """A two-row legend along the bottom: device kinds and links, then message kinds."""
