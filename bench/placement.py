@@ -265,14 +265,16 @@ def compare_agent(results: dict) -> dict:
         if agent is None:
             continue
         heuristics = {k: v for k, v in by_policy.items() if k != "rl (PPO)"}
-        best = max(heuristics, key=lambda k: np.mean([m["reward_per_request"] for m in heuristics[k]]))
+        mean_reward = {k: np.mean([m["reward_per_request"] for m in v]) for k, v in heuristics.items()}
+        best = max(heuristics, key=mean_reward.get)
+        tied = [k for k in heuristics if k != best and abs(mean_reward[k] - mean_reward[best]) < 1e-9]
         diff = {}
         p95 = "p95_ms" if "p95_ms" in agent[0] else "cam_p95_ms"
         for key in ("reward_per_request", "miss_pct", "battery_j", p95):
             paired = [a[key] - b[key] for a, b in zip(agent, heuristics[best], strict=True)]
             diff[key] = ci95(paired)
         diff["p95_ms"] = diff.pop(p95)
-        out[setting] = {"best_heuristic": best, "agent_minus_best": diff}
+        out[setting] = {"best_heuristic": best, "tied": tied, "agent_minus_best": diff}
     return out
 
 
@@ -285,6 +287,8 @@ def print_comparison(comparison: dict) -> None:
             f"  miss {d['miss_pct'][0]:+.2f}±{d['miss_pct'][1]:.2f} pts  battery {d['battery_j'][0]:+.3f}±{d['battery_j'][1]:.3f} J"
             f"  p95 {d['p95_ms'][0]:+.1f}±{d['p95_ms'][1]:.1f} ms"
         )
+        if row.get("tied"):
+            print(f"  {'':<9} (tied with it on reward: {', '.join(row['tied'])})")
 
 
 # -- 3. the smart-home chains ------------------------------------------------------------
@@ -399,6 +403,7 @@ CHAIN_GROUPS = {
     "doorbell": ("doorbell",),
     "cams": ("camera", "porch", "hallway"),
     "watch": ("watch",),
+    "phone": ("phone",),
     "hub": ("hub",),
     "cloud": ("cloud",),
 }
@@ -416,7 +421,7 @@ def print_chain_table(results: dict, seeds: int) -> None:
         )
         header = (
             f"{'policy':<15} {'cam p50 ms':>12} {'cam p95 ms':>14} {'other p95 ms':>14} {'miss %':>11} {'cam offl %':>10}"
-            + "".join(f" {g + ' J':>13}" for g in CHAIN_GROUPS)
+            + "".join(f" {g + ' J':>16}" for g in CHAIN_GROUPS)
             + f" {'true alerts':>12} {'reward/req':>15}"
         )
         print(header)
@@ -434,7 +439,7 @@ def print_chain_table(results: dict, seeds: int) -> None:
             line += cell([m["miss_pct"] for m in per_seed], 12, 2)
             line += f"{np.mean([m['cam_offloaded_pct'] for m in per_seed]):>11.0f}"
             for devices in CHAIN_GROUPS.values():
-                line += cell([sum(m["energy_j"].get(d, 0.0) for d in devices) for m in per_seed], 14, 3)
+                line += cell([sum(m["energy_j"].get(d, 0.0) for d in devices) for m in per_seed], 17, 3)
             line += cell([m["true_alerts"] for m in per_seed], 13, 1)
             line += cell([m["reward_per_request"] for m in per_seed], 16, 4)
             print(line)
