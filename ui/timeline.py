@@ -77,6 +77,7 @@ class TimelineView(QWidget):
         self.window_s = 600.0
         self.lanes: list[str] = []  # devices in the home in the window (kind, then name)
         self.rows: list[Row] = []  # what is drawn: a lane per device, or grouped by kind
+        self.active: set[str] = set()  # devices with something drawn in the window (last paint)
         self.selected: str | None = None
         self.setMinimumHeight(140)
         self.setMouseTracking(False)
@@ -328,6 +329,7 @@ class TimelineView(QWidget):
                 p.drawText(QPointF(x + r + 2, cy + 4), text)
                 label_end[y] = x + r + 6 + fm.horizontalAdvance(text)
         p.setClipping(False)
+        self.active = active
         self._draw_row_labels(p, top, lane_h, active)
         # time ruler and playhead
         p.fillRect(QRectF(0, 0, self.width(), 16), QColor(theme.PANEL_BACKGROUND))

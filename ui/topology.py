@@ -783,6 +783,7 @@ class TopologyView(QGraphicsView):
         self._legend_devices: list[str] | None = None
         self._flash: dict[str, tuple[QColor, float]] = {}
         self._label_order: list[str] = []  # who gets a name first when room is short
+        self._legend_ring = False  # some badge is a ring (no room for its text)
         theme.font_settings().changed.connect(self._refresh_all)
 
     def set_index(self, index: TraceIndex | None) -> None:
@@ -977,6 +978,10 @@ class TopologyView(QGraphicsView):
             decided[item.name] = (labelled, False, False)
         for item in items:
             item.set_layout(*decided[item.name])
+        ring = any(item.badge is not None and not decided[item.name][1] for item in items)
+        if ring != self._legend_ring:
+            self._legend_ring = ring
+            self.viewport().update()  # the legend explains the rings while there are some
         if dense:
             return  # links in a crowd carry no label (a link down keeps its cross)
         fm = _metrics(theme.font(0.85))
@@ -999,8 +1004,10 @@ class TopologyView(QGraphicsView):
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         pos = event.position()
-        hits = [i for i in self.items(pos.toPoint()) if isinstance(i, DeviceItem)]
-        item = hits[0] if hits else self._nearest_device(pos)
+        item = self._nearest_device(pos)  # on or near a glyph: the closest glyph wins
+        if item is None:  # else a label or card that was clicked
+            hits = [i for i in self.items(pos.toPoint()) if isinstance(i, DeviceItem)]
+            item = hits[0] if hits else None
         if item is not None:
             self.select(item.name)
             self.device_clicked.emit(item.name)
@@ -1009,14 +1016,15 @@ class TopologyView(QGraphicsView):
         super().mousePressEvent(event)
 
     def _nearest_device(self, pos: QPointF) -> DeviceItem | None:
-        """The shown device whose glyph is within a few pixels of ``pos`` (small glyphs)."""
+        """The shown device whose glyph centre is nearest ``pos``, if within a few pixels of
+        its glyph (small glyphs in a crowd are hard to hit exactly)."""
         to_view = self.viewportTransform()
-        best, best_d = None, self.detail.glyph_px + CLICK_SLOP_PX
+        best, best_d = None, math.inf
         for item in self.devices.values():
             if item.shown:
                 c = to_view.map(item.pos())
                 d = math.hypot(c.x() - pos.x(), c.y() - pos.y())
-                if d < best_d:
+                if d < best_d and d <= item.detail.glyph_px + CLICK_SLOP_PX:
                     best, best_d = item, d
         return best
 
@@ -1164,5 +1172,13 @@ class TopologyView(QGraphicsView):
             painter.setPen(_pen(theme.message_color(kinds[0]), 2.0))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(QPointF(x + 5, y + h / 2 - 1), 4.5, 4.5)
-            label(x + 13, y, "lost attempt (size ∝ bytes)")
+            x = label(x + 13, y, "lost attempt (size ∝ bytes)")
+        ringed = next((i for i in self.devices.values() if i.shown and i.badge and not i.badge_shown), None)
+        if (
+            ringed is not None and self._legend_ring
+        ):  # badges without room for their text are rings in their colour
+            painter.setPen(_pen(theme.qcolor(ringed.badge[1]), 2.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(QPointF(x + 8, y + h / 2 - 1), 5.5, 5.5)
+            label(x + 18, y, "app badge (hover for its text)")
         painter.restore()
