@@ -16,7 +16,7 @@ import pytest
 from simulator.apps.smart_home import ChainHop, ChainStage, Placed, Truth
 from simulator.engine import Simulation
 from simulator.placement.policies import SHIPPED_AGENT
-from simulator.trace import Inference, Trace
+from simulator.trace import Inference, Message, Trace
 from simulator.validate import SpecError, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,6 +92,19 @@ def test_a_split_runs_the_head_on_the_camera_the_tail_on_the_hub_and_the_frame_f
         ("hub", "camera", 16),
         ("camera", "hub", 12288),
     ]
+
+
+def test_a_result_goes_around_a_down_link_to_where_the_chain_goes_on():
+    # nobody is home at first and the phone is away: the hub's confirm must reach the phone,
+    # whose Wi-Fi is down, so its result travels hub → cloud → phone (LTE)
+    sim = evening(**{"apps.home.params.chains.indoor.stages.1.placement": {"policy": "local"}})
+    placed = [r for r in sim.trace.of(Placed) if r.source == "hub"]
+    assert placed and {(r.sink, r.tail_device, r.status) for r in placed} == {("phone", "hub", "ok")}
+    assert all(r.met for r in placed)
+    results = [m for m in sim.trace.of(Message) if m.msg_kind == "result"]
+    assert {(m.src, m.dst) for m in results} == {("hub", "cloud"), ("cloud", "phone")}
+    notify = [r for r in sim.trace.of(ChainStage) if r.chain == "indoor" and r.stage == "notify"]
+    assert notify and all(r.outcome == "action" for r in notify)
 
 
 def test_placed_energy_is_what_the_chain_metrics_count():

@@ -111,11 +111,13 @@ class State:
     _routes: dict = field(default_factory=dict, repr=False)
 
     def route(self, src: str, dst: str) -> list[tuple[LinkStatus, str, str]] | None:
-        """``[(link, sender, receiver), ...]`` from ``src`` to ``dst``; ``[]`` when equal,
-        ``None`` when no chain of links joins them."""
+        """``[(link, sender, receiver), ...]`` from ``src`` to ``dst``: the fewest hops over
+        links that are up, else over all links (a down one makes it infeasible); ``[]`` when
+        equal, ``None`` when no chain of links joins them."""
         key = (src, dst)
         if key not in self._routes:
-            self._routes[key] = shortest_route(self.links, src, dst)
+            up = {name: link for name, link in self.links.items() if link.up}
+            self._routes[key] = shortest_route(up, src, dst) or shortest_route(self.links, src, dst)
         return self._routes[key]
 
 

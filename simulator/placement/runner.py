@@ -92,7 +92,7 @@ class PlacementRunner:
         self.backlog_s: dict[str, float] = {}  # placed compute not finished, per device
         self.link_queue_s: dict[str, float] = {}  # airtime of messages waiting or in the air, per link
         self._radios: dict[tuple[str, str], simpy.Resource] = {}
-        self._routes: dict[tuple[str, str], list | None] = {}
+        self._routes: dict[tuple, list | None] = {}  # (src, dst, links down) → hops
         self._topology = {
             name: LinkStatus(name, link.type, link.a.name, link.b.name, True, 1.0, 0.0, 0.0, 0.0, 0.0)
             for name, link in sim.links.items()
@@ -216,10 +216,14 @@ class PlacementRunner:
         return ran
 
     def route(self, src: str, dst: str) -> list[tuple[str, str, str]] | None:
-        """``[(link name, sender, receiver), ...]`` from ``src`` to ``dst`` (fewest hops)."""
-        key = (src, dst)
+        """``[(link name, sender, receiver), ...]`` from ``src`` to ``dst``: the fewest hops
+        over the links that are up now, else over all links (the send then stops at the
+        first down one), as :meth:`State.route` estimates it."""
+        down = tuple(name for name, link in self.sim.links.items() if not link.up)
+        key = (src, dst, down)
         if key not in self._routes:
-            hops = shortest_route(self._topology, src, dst)
+            up = {name: status for name, status in self._topology.items() if name not in down}
+            hops = shortest_route(up, src, dst) or shortest_route(self._topology, src, dst)
             self._routes[key] = None if hops is None else [(link.name, s, r) for link, s, r in hops]
         return self._routes[key]
 
