@@ -7,10 +7,11 @@ loading), with the speed-up over serial and the overhead per run.
 
 Columns: wall (the whole ``run_sweep`` call), setup (until the first worker had its models
 loaded: process spawn or Ray start, imports, model loading; all ready: the last worker),
+teardown (after the last row: pool shutdown, stopping the local Ray instance),
 Σ run (the runs' own wall time, summed over workers), dispatch per run (a ready worker's
 time between its runs: handing out a run, taking back its row), overhead per run
-(``(wall − setup) × workers − Σ run``, per run: dispatch plus workers that start later or
-sit idle at the tail), speed-up (serial wall / this wall) and speed-up after setup (the
+(``(wall − setup) × workers − Σ run``, per run: dispatch, teardown, and workers that
+start later or sit idle at the tail), speed-up (serial wall / this wall) and speed-up after setup (the
 same without either side's setup: what a long sweep tends to). The load average is printed: the machine may be shared.
 """
 
@@ -51,6 +52,7 @@ def one(backend: str, runs: int, duration: str, workers: int | None) -> dict:
         "wall_s": wall,
         "setup_s": table.timing.get("setup_s", 0.0),
         "all_ready_s": table.timing.get("all_ready_s", 0.0),
+        "teardown_s": table.timing.get("teardown_s", 0.0),
         "dispatch_ms_per_run": 1000.0 * table.timing.get("dispatch_s_per_run", 0.0),
         "run_s": table.timing.get("run_s", 0.0),
         "workers": int(table.timing.get("workers", 1)),
@@ -115,7 +117,7 @@ def main() -> int:
         f"fastest of {args.repeat}; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
     )
     print(
-        f"\n  {'backend':<8}{'workers':>8}{'wall s':>8}{'setup s':>9}{'all ready s':>13}{'Σ run s':>9}"
+        f"\n  {'backend':<8}{'workers':>8}{'wall s':>8}{'setup s':>9}{'all ready s':>13}{'teardown s':>12}{'Σ run s':>9}"
         f"{'dispatch ms/run':>17}{'overhead ms/run':>17}{'speed-up':>10}{'after setup':>13}{'same rows':>11}"
     )
     for r in results:
@@ -123,6 +125,7 @@ def main() -> int:
         steady = f"{r['speedup_after_setup']:.2f}×" if r["speedup_after_setup"] is not None else "—"
         print(
             f"  {r['backend']:<8}{r['workers']:>8}{r['wall_s']:>8.2f}{r['setup_s']:>9.2f}{r['all_ready_s']:>13.2f}"
+            f"{r['teardown_s']:>12.2f}"
             f"{r['run_s']:>9.2f}{r['dispatch_ms_per_run']:>17.2f}{r['overhead_per_run_ms']:>17.1f}"
             f"{speedup:>10}{steady:>13}{'yes' if r['identical_to_first'] else 'NO':>11}"
         )

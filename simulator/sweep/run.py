@@ -193,7 +193,10 @@ def run_sweep(
         progress = SweepProgress(len(runs), skipped=len(results))
     timings: list[dict[str, float]] = []
 
+    last_result = [0.0]
+
     def on_result(row: dict[str, Any], timing: dict[str, float]) -> None:
+        last_result[0] = time.perf_counter()
         if folder:
             folder.append(row)
         results[row["key"]] = row
@@ -209,7 +212,10 @@ def run_sweep(
     if todo:
         plan = SweepPlan(str(scenario.resolve()), todo, models, workers, address, run_dir, on_result)
         _backend(backend)(plan)
-    timing = {"total_s": time.perf_counter() - started, "runs": float(len(todo))}
+    ended = time.perf_counter()
+    timing = {"total_s": ended - started, "runs": float(len(todo))}
+    if todo:
+        timing["teardown_s"] = ended - max(last_result[0], started)  # e.g. stopping Ray
     if timings:
         timing.update(summarize_timings(timings, started_at))
     rows = [results[r.key] for r in runs if r.key in results]
