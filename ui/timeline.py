@@ -312,22 +312,27 @@ class TimelineView(QWidget):
         for t_mark, view, rec in items[-MAX_ITEMS:]:
             lane = view.subject(rec)
             y = lane_y.get(lane)
-            if y is None:
+            if y is not None:
+                active.add(lane)
+                cy, rm = y + lane_h / 2, r
+            elif lane == "":  # about the whole run (a federated round): in the top band
+                y, cy, rm = -1.0, 24.0, 5.0
+            else:
                 continue
-            active.add(lane)
             x = self._x(t_mark, t0)
-            cy = y + lane_h / 2
-            poly = QPolygonF([QPointF(x, cy - r), QPointF(x + r, cy), QPointF(x, cy + r), QPointF(x - r, cy)])
+            poly = QPolygonF(
+                [QPointF(x, cy - rm), QPointF(x + rm, cy), QPointF(x, cy + rm), QPointF(x - rm, cy)]
+            )
             p.setPen(QPen(QColor("#000000"), 1.0))
             p.setBrush(
                 theme.qcolor(view.color(rec)) if view.color else theme.qcolor(theme.DEFAULT_MARK_COLOR)
             )
             p.drawPolygon(poly)
             text = view.mark_label(rec) if view.mark_label is not None else ""
-            if text and x + r + 2 >= label_end.get(y, -1e9):
+            if text and x + rm + 2 >= label_end.get(y, -1e9):
                 p.setPen(QColor(theme.TEXT))
-                p.drawText(QPointF(x + r + 2, cy + 4), text)
-                label_end[y] = x + r + 6 + fm.horizontalAdvance(text)
+                p.drawText(QPointF(x + rm + 2, cy + 4), text)
+                label_end[y] = x + rm + 6 + fm.horizontalAdvance(text)
         p.setClipping(False)
         self.active = active
         self._draw_row_labels(p, top, lane_h, active)

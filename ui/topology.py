@@ -889,7 +889,9 @@ class TopologyView(QGraphicsView):
         scale = scale_for(mx, top, bottom)
         nearest = nearest_px(pts, scale)
         detail = detail_for(nearest)
-        if detail.level == "dense":
+        if detail.level == "full":
+            scale = scale_for(96.0, top, bottom)  # half a state line beside the outermost glyphs
+        elif detail.level == "dense":
             # small glyphs and few labels: the margins only need to hold a glyph and a badge
             mx, top, bottom = 24.0, 34.0, 20.0 + legend_h
             scale = scale_for(mx, top, bottom)
