@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QSlider,
     QSplitter,
     QStyle,
@@ -112,7 +113,12 @@ class MainWindow(QMainWindow):
         self.left_tabs = QTabWidget()
         self.left_tabs.addTab(self.library, "Library")
         self.left_tabs.addTab(self.inspector, "Inspector")
-        self.left_tabs.addTab(self.whatif, "What-if")
+        # scrolls: its forms are taller than a 1080p screen leaves for the whole window
+        whatif_scroll = QScrollArea()
+        whatif_scroll.setWidget(self.whatif)
+        whatif_scroll.setWidgetResizable(True)
+        whatif_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.left_tabs.addTab(whatif_scroll, "What-if")
         self._dock("Scenario", self.left_tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
