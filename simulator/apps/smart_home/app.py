@@ -625,7 +625,7 @@ class SmartHome(App):
         """Run input ``k`` of a placed stage (generator): its policy places the request, the
         runner carries it out. Returns ``(label, score, energy at device, placed)`` or None when
         no result was made; ``placed`` says where the input and the result are."""
-        from simulator.placement import Request, layer_table
+        from simulator.placement import Placement, Request, layer_table
 
         config = self.placements[(chain["name"], stage["id"])]
         label, score = self.verdict(card, stream, k)
@@ -643,7 +643,7 @@ class SmartHome(App):
             boundary=config["boundary"],
         )
         placement = self._policies[(chain["name"], stage["id"])].place(request, self.runner.state())
-        placement = type(placement)(placement.target, min(max(placement.split, 0), table.n_layers))
+        placement = Placement(placement.target, min(max(placement.split, 0), table.n_layers))
         outcome = yield from self.runner.serve(
             request, placement, config["policy"], label, score, chain["priority"]
         )
