@@ -55,8 +55,14 @@ w.whatif.set_placement("home", "porch", 0, "local")
 w.whatif._emit_rerun()
 wait(lambda: getattr(w, "last_comparison", None), 600)
 print(w.last_comparison)
-w.left_tabs.setCurrentWidget(w.whatif)
+tab = next(i for i in range(w.left_tabs.count()) if w.left_tabs.tabText(i) == "What-if")
+w.left_tabs.setCurrentIndex(tab)
 at(COMPARE_T)
+scroll = w.left_tabs.currentWidget()
+if hasattr(scroll, "ensureWidgetVisible"):  # the what-if tab scrolls: show the edits and the result
+    scroll.ensureWidgetVisible(w.whatif.result)
+    for _ in range(10):
+        app.processEvents()
 w.export_screenshot(f"{OUT}/placement_whatif_before_after.png")
 
 # 2. the chain view at a moment the indoor chain's latest run is lit, its detector split
