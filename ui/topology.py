@@ -53,6 +53,7 @@ DENSE_BADGE_TEXTS = 8
 DENSE_LINK_ALPHA = 120  # links in a crowd: lighter, so that the glyphs stand out
 
 _metrics_cache: dict[tuple[float, bool], QFontMetricsF] = {}
+_width_cache: dict[tuple[float, bool, str], float] = {}  # the label layout measures names often
 
 
 def _metrics(font: QFont) -> QFontMetricsF:
@@ -63,8 +64,26 @@ def _metrics(font: QFont) -> QFontMetricsF:
     return fm
 
 
+_font_cache: dict[tuple[float, float, bool], QFont] = {}
+
+
+def _font(size_factor: float, bold: bool = False) -> QFont:
+    """:func:`theme.font`, cached (never modify the font returned)."""
+    key = (theme.font_settings().scale, size_factor, bold)
+    font = _font_cache.get(key)
+    if font is None:
+        font = _font_cache[key] = theme.font(size_factor, bold=bold)
+    return font
+
+
 def _text_w(font: QFont, text: str) -> float:
-    return _metrics(font).horizontalAdvance(text)
+    key = (font.pointSizeF(), font.bold(), text)
+    w = _width_cache.get(key)
+    if w is None:
+        if len(_width_cache) > 20000:
+            _width_cache.clear()
+        w = _width_cache[key] = _metrics(font).horizontalAdvance(text)
+    return w
 
 
 def _pen(color: QColor | str, width: float = 1.0, style=Qt.PenStyle.SolidLine) -> QPen:
@@ -241,23 +260,24 @@ class DeviceItem(QGraphicsItem):
         if level == "compact":
             g = COMPACT_GLYPH
             h = 14 + (6 if self.soc_pct is not None else 0)
-            w = max(32.0, _text_w(theme.font(0.75, bold=True), self._name_text()) + 4)
+            w = max(32.0, _text_w(_font(0.75, bold=True), self._name_text()) + 4)
             return QRectF(-w / 2, g + 5, w, h)
         g = self.detail.glyph_px
         if emphasised:
             w, h = self._card_size()
             return QRectF(-w / 2, g + 4, w, h)
-        fm = _metrics(theme.font(0.75, bold=True))
-        w = fm.horizontalAdvance(self._name_text()) + 6
-        return QRectF(-w / 2, g + 3, w, fm.height() + 1)
+        font = _font(0.75, bold=True)
+        w = _text_w(font, self._name_text()) + 6
+        return QRectF(-w / 2, g + 3, w, _metrics(font).height() + 1)
 
     def badge_rect(self, text: str | None = None) -> QRectF:
         """The badge pill above the glyph (in the dense level it carries the name too)."""
         text = self._badge_text() if text is None else text
         level = self.detail.level
-        fm = _metrics(self._badge_font())
+        font = self._badge_font()
+        fm = _metrics(font)
         max_w = 216.0 if level != "dense" else 170.0
-        w = min(max_w, fm.horizontalAdvance(text) + 12)
+        w = min(max_w, _text_w(font, text) + 12)
         h = fm.height() + 2
         if level == "full":
             top = -GLYPH - 6
@@ -286,7 +306,7 @@ class DeviceItem(QGraphicsItem):
         return self.name + " (off)"
 
     def _badge_font(self) -> QFont:
-        return theme.font(0.8 if self.detail.level != "dense" else 0.72, bold=True)
+        return _font(0.8 if self.detail.level != "dense" else 0.72, bold=True)
 
     def _badge_text(self) -> str:
         if self.badge is None:
@@ -296,8 +316,8 @@ class DeviceItem(QGraphicsItem):
         return self.badge[0]
 
     def _card_size(self) -> tuple[float, float]:
-        name_fm = _metrics(theme.font(0.8, bold=True))
-        small_fm = _metrics(theme.font(0.7))
+        name_fm = _metrics(_font(0.8, bold=True))
+        small_fm = _metrics(_font(0.7))
         w = max(name_fm.horizontalAdvance(self._name_text()), small_fm.horizontalAdvance(self._state_text()))
         h = name_fm.height() + small_fm.height() + (9 if self.soc_pct is not None else 0) + 6
         return max(60.0, w + 12), h
@@ -695,11 +715,11 @@ class _RectGrid:
         self.cell_px = cell_px
         self.cells: dict[tuple[int, int], list[tuple[QRectF, str, str]]] = {}
 
-    def _keys(self, r: QRectF):
+    def _keys(self, r: QRectF) -> list[tuple[int, int]]:
         c = self.cell_px
-        for i in range(math.floor(r.left() / c), math.floor(r.right() / c) + 1):
-            for j in range(math.floor(r.top() / c), math.floor(r.bottom() / c) + 1):
-                yield i, j
+        i0, i1 = int(r.left() // c), int(r.right() // c)
+        j0, j1 = int(r.top() // c), int(r.bottom() // c)
+        return [(i, j) for i in range(i0, i1 + 1) for j in range(j0, j1 + 1)]
 
     def add(self, rect: QRectF, owner: str, kind: str) -> None:
         for key in self._keys(rect):
