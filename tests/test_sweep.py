@@ -294,3 +294,10 @@ def test_only_the_ray_backend_imports_ray():
                 if any(name.split(".")[0] == "ray" for name in names):
                     importers.append(str(path.relative_to(ROOT)))
     assert sorted(set(importers)) == ["simulator/sweep/ray_backend.py"]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["sweep", "--help"], ["compare", "--help"]])
+def test_help_texts_print(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli_main(argv)
+    assert stop.value.code == 0 and "sweep" in capsys.readouterr().out
