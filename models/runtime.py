@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import torch
 
 from models.cards import ARTIFACTS_DIR, ModelCard, card_path, find_card
 
@@ -109,11 +108,13 @@ class OrtPredictor(Predictor):
 class TorchPredictor(Predictor):
     """A torch module in eager mode, one thread."""
 
-    def __init__(self, module: torch.nn.Module, input_shape, classes, card: ModelCard | None = None):
+    def __init__(self, module, input_shape, classes, card: ModelCard | None = None):
         super().__init__(input_shape, classes, card, name=type(module).__name__)
         self.module = module.eval()
 
     def _logits(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
         torch.set_num_threads(1)
         with torch.inference_mode():
             return self.module(torch.from_numpy(x)).numpy()
@@ -144,8 +145,11 @@ def load(model: str, variant: str = "fp32", root: Path = ARTIFACTS_DIR) -> Predi
         return predictor
 
 
-def load_torch(model: str, root: Path = ARTIFACTS_DIR, weights: Path | None = None) -> torch.nn.Module:
+def load_torch(model: str, root: Path = ARTIFACTS_DIR, weights: Path | None = None):
     """The trained fp32 torch module (for fine-tuning, pruning, distillation), eval mode."""
+    import torch  # deferred: the ONNX Runtime variants (most of the simulator's) need no torch
+
+    torch.set_num_threads(1)  # on these shared 2-core machines 2 threads ran 4–13× slower
     from models.zoo import ZOO  # deferred: the architectures are only needed here
 
     if model not in ZOO:

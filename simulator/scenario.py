@@ -49,7 +49,13 @@ DEVICE_SCHEMA = {
     "models": MapOf(Field(str), default={}),
 }
 LINK_OVERRIDES = {
-    name: Field(float, minimum=0.0, maximum=0.99 if name == "loss" else None)
+    # a bandwidth of 0 would divide by zero at the first transfer: it must be > 0
+    name: Field(
+        float,
+        minimum=0.0,
+        maximum=0.99 if name == "loss" else None,
+        exclusive_min=name == "bandwidth_bps",
+    )
     for name in LINK_SCHEMA
     if name != "source"
 }

@@ -287,3 +287,10 @@ def test_a_saved_trace_round_trips_app_and_growth_records(tmp_path):
     sim = Simulation.from_dict(_joining_home()).run()
     loaded = Trace.load(sim.trace.save(tmp_path / "t.jsonl.gz"))
     assert loaded.records == sim.trace.records
+
+
+def test_a_link_bandwidth_of_zero_is_refused_at_load():
+    raw = _joining_home()
+    raw["links"][0]["bandwidth_bps"] = 0
+    with pytest.raises(SpecError, match=r"links\[0\]\.bandwidth_bps: must be > 0, got 0"):
+        Simulation.from_dict(raw)

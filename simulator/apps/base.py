@@ -125,10 +125,8 @@ class App:
         """The hosted variant of ``model`` on ``device`` as a runtime predictor (real model;
         loads torch / ONNX Runtime on first use). A variant that does not fit the device's
         memory is a ``SpecError`` naming ``devices.<name>.models.<model>``."""
-        from models import runtime  # deferred: only a running model needs torch
-        from simulator.engine import torch_threads_once
+        from models import runtime  # deferred: only a running model needs ONNX Runtime or torch
 
-        torch_threads_once()
         variant = device.hosted_variant(model) or default_variant
         try:
             predictor = runtime.load(model, variant)

@@ -29,9 +29,7 @@ def warm(models: list[tuple[str, str]]) -> None:
     reuse the predictors (the initializer of every worker; idempotent)."""
     global _ready_at
     from models import runtime
-    from simulator.engine import torch_threads_once
 
-    torch_threads_once()
     for model, variant in sorted(models):
         runtime.load(model, variant)
     if _ready_at is None:
