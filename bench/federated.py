@@ -225,7 +225,7 @@ def scale_case(n_homes: int, rounds: int, per_round: int, anytime: bool) -> None
                 "peak_mib": peak_mib,
                 "rounds": m["rounds"],
                 "accuracy": m["accuracy"],
-                "host_s": m["host_s"],
+                "host_s": m["wall_host_s"],
                 "records": m["records"],
                 "events": m["events"],
                 "updates": m["reported"] + m["synced_late"],

@@ -85,9 +85,10 @@ class ProgressBar:
         print(("\r" if self.tty else "") + line, end=end, file=sys.stderr, flush=True)
 
 
-def print_summary(summary: dict, apps: list[dict] | None = None) -> None:
+def print_summary(summary: dict, apps: list[dict] | None = None, mains: set[str] | None = None) -> None:
     """The summary as aligned tables: the devices, then each app's own table
-    (:mod:`ui.tables`, looked up by app type; ``apps`` as in the scenario: type and name)."""
+    (:mod:`ui.tables`, looked up by app type; ``apps`` as in the scenario: type and name).
+    ``mains``: the devices without a battery (default: guessed from their kind)."""
     from ui.tables import print_app_tables
 
     print(
@@ -98,7 +99,8 @@ def print_summary(summary: dict, apps: list[dict] | None = None) -> None:
     for name, d in summary["devices"].items():
         energy = d["energy_j"]
         energy_text = f"{energy / 1000:.1f} kJ" if energy >= 10000 else f"{energy:.1f} J"
-        start = f"{d['battery_start_pct']:.1f} %" if d["kind"] not in ("cloud", "speaker", "hub") else "mains"
+        on_mains = name in mains if mains is not None else d["kind"] in ("cloud", "speaker", "hub")
+        start = "mains" if on_mains else f"{d['battery_start_pct']:.1f} %"
         end = f"{d['battery_end_pct']:.1f} %" if start != "mains" else "mains"
         print(f"  {name:<10} {start:>13} {end:>11} {energy_text:>12} {d['inferences']:>10}")
     print_app_tables(summary, apps or [])
@@ -111,25 +113,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     sim = Simulation.from_file(scenario, seed=args.seed)  # validates before anything is written
     until = sim.duration_s if args.until is None else min(args.until, sim.duration_s)
     out_dir = Path(args.out) if args.out else Path("runs") / f"{scenario.stem}-seed{sim.seed}"
+    _check_out_dir(out_dir)  # before the run: a bad --out must not cost a whole run
     progress = ProgressBar(until, enabled=not args.quiet)
     sim.run(until=until, progress=progress)
     summary = sim.summary()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".hometwin-", dir=out_dir.parent))
     try:
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        sim.trace.save(staging / "trace.jsonl.gz")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for item in staging.iterdir():
-            os.replace(item, out_dir / item.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".hometwin-", dir=out_dir.parent))
+        try:
+            (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            sim.trace.save(staging / "trace.jsonl.gz")
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for item in staging.iterdir():
+                os.replace(item, out_dir / item.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        raise UserError(f"--out {out_dir}: cannot write there ({exc.strerror or exc})") from None
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print_summary(summary, sim.spec["apps"])
+        mains = {name for name, device in sim.devices.items() if device.battery is None}
+        print_summary(summary, sim.spec["apps"], mains)
         print(f"\n  wrote {out_dir / 'summary.json'} and {out_dir / 'trace.jsonl.gz'}")
     return 0
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """An output folder can be made: it (or its nearest existing parent) is a folder."""
+    for candidate in (out_dir, *out_dir.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise UserError(f"--out {out_dir}: {candidate} is a file, not a folder")
+            return
 
 
 def _resolve_scenario(text: str) -> Path:
@@ -160,6 +176,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
     if args.macs < 0 or args.weight_bytes < 0 or args.activation_bytes < 0:
         raise UserError("--macs, --weight-bytes and --activation-bytes must be ≥ 0")
+    if args.batch < 1:
+        raise UserError(f"--batch must be ≥ 1, got {args.batch}")
     profile = load_profile(args.device)
     cost = estimate(profile, args.macs, args.weight_bytes, args.precision, args.activation_bytes, args.batch)
     print(json.dumps({"device": profile.name, **cost.to_dict()}, indent=2))

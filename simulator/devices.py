@@ -187,6 +187,8 @@ class Device:
             DeviceJoined(now, self.name, self.kind, self.profile.name, capacity, x, y, reason)
         )
         self._last_change_s = now
+        if self.battery is not None and self.battery.empty and not self.charging:
+            return  # back in the home with an empty battery: present, but off
         self.on = True
         self.state = self.sim.spec_device(self.name)["state"]
         self.sim.trace.append(DeviceState(now, self.name, True, reason))

@@ -384,8 +384,9 @@ def freeze_startup_objects_once() -> None:
 
 def torch_threads_once() -> None:
     """One torch thread: on these shared 2-core machines 2 threads ran 4–13× slower.
-    Called where torch is first needed (an app loading a model or a trainer), so a run
-    without models never imports torch."""
+    For app code that trains with torch itself (the federated app); models run through
+    ``models.runtime``, which sets it when it first needs torch, so a run on ONNX Runtime
+    models never imports torch."""
     global _threads_set
     if not _threads_set:
         import torch

@@ -177,7 +177,8 @@ def register_records(kinds: dict[str, type]) -> None:
     """Add an app's record kinds (kind name → NamedTuple class) to the trace's registry."""
     for kind, cls in kinds.items():
         known = RECORD_TYPES.get(kind)
-        assert known is None or known is cls, f"record kind {kind!r} registered twice"
+        if known is not None and known is not cls:
+            raise ValueError(f"record kind {kind!r} registered twice ({known.__name__} and {cls.__name__})")
         RECORD_TYPES[kind] = cls
         KIND_OF[cls] = kind
 
@@ -301,7 +302,9 @@ def check_format(header: Any, path: str | Path) -> str:
 def parse_row(row: Any, version: str) -> NamedTuple | None:
     """The record of one saved line (``[kind, *fields]``) of a trace in ``version``;
     ``None`` if unknown or malformed."""
-    record_type = RECORD_TYPES.get(row[0]) if isinstance(row, list) and row else None
+    record_type = (
+        RECORD_TYPES.get(row[0]) if isinstance(row, list) and row and isinstance(row[0], str) else None
+    )
     if record_type is None:
         return None
     if version == _V1_FORMAT and row[0] not in CORE_KINDS:

@@ -90,6 +90,11 @@ class SweepFolder:
     def open(self, scenario: Path, grid: dict[str, list], seeds: list[int]) -> dict[str, dict[str, Any]]:
         """Create the folder, or check that it holds runs of this same scenario; returns the
         rows already there by key. Raises ``SpecError`` if it belongs to something else."""
+        for candidate in (self.path, *self.path.parents):
+            if candidate.exists():
+                if not candidate.is_dir():
+                    raise SpecError(f"--out {self.path}: {candidate} is a file, not a folder")
+                break
         digest = scenario_digest(scenario)
         previous = read_spec(self.path)
         if previous is None and self.path.exists() and any(self.path.iterdir()):

@@ -26,8 +26,9 @@ FAILED_SHOWN = 5
 
 def is_wall_time(name: str) -> bool:
     """Host wall-time fields: they differ between any two runs, so identity ignores them."""
-    last = name.rsplit(".", 1)[-1]
-    return last == "wall_s" or last.endswith("_wall_s") or last.startswith("wall_")
+    return any(
+        part == "wall_s" or part.endswith("_wall_s") or part.startswith("wall_") for part in name.split(".")
+    )
 
 
 def comparable(row: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from collections.abc import Callable
 from functools import cache
 from importlib import metadata
@@ -123,7 +124,7 @@ def load(kind: str, key: str) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError):  # a truncated or foreign file: recompute
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # a truncated or foreign file: recompute
         return None
 
 
