@@ -1030,6 +1030,25 @@ class SmartHome(App):
             )
         )
 
+    def _stage_ended(
+        self, chain, ctx: dict, stage, device: str, outcome: str, start_t: float, why: str
+    ) -> None:
+        """Record a stage that ran no model (broken, skipped, dropped), carrying the chain's label."""
+        self._stage_record(
+            chain,
+            ctx["run"],
+            stage,
+            device,
+            None,
+            outcome,
+            ctx["label"],
+            0.0,
+            ctx["trigger_t"],
+            start_t,
+            0.0,
+            why,
+        )
+
     def _infer(self, chain, stage, device: str, card, stream, k: int):
         """Run ``card`` on input ``k`` on ``device`` (generator: returns label, score,
         energy, or None when the device went off)."""
@@ -1149,26 +1168,19 @@ class SmartHome(App):
         device = self.place(chain, stage, upstream)
         run, trigger_t = ctx["run"], ctx["trigger_t"]
         if device is None:
-            self._stage_record(
+            self._stage_ended(
                 chain,
-                run,
+                ctx,
                 stage,
                 stage["device"],
-                None,
                 "broken",
-                ctx["label"],
-                0.0,
-                trigger_t,
                 start_t,
-                0.0,
                 f"{stage['device']} is not in the home and no fallback can take over",
             )
             return
         if stage["when"] != "any" and (stage["when"] == "home") != self.home():
             why = "nobody is home" if stage["when"] == "home" else "someone is home"
-            self._stage_record(
-                chain, run, stage, device, None, "skipped", ctx["label"], 0.0, trigger_t, start_t, 0.0, why
-            )
+            self._stage_ended(chain, ctx, stage, device, "skipped", start_t, why)
             return
         takes_input = placed is not None and stage["model"]
         if device != upstream and not (takes_input and device in placed["input_at"]):
@@ -1210,19 +1222,8 @@ class SmartHome(App):
                     upstream, device, f"chain:{chain['name']}", parent["payload_bytes"], hop=hop
                 )
             if status != "delivered":
-                self._stage_record(
-                    chain,
-                    run,
-                    stage,
-                    device,
-                    None,
-                    "dropped",
-                    ctx["label"],
-                    0.0,
-                    trigger_t,
-                    start_t,
-                    0.0,
-                    f"payload from {upstream}: {status}",
+                self._stage_ended(
+                    chain, ctx, stage, device, "dropped", start_t, f"payload from {upstream}: {status}"
                 )
                 return
         ctx["device"] = device
@@ -1250,19 +1251,8 @@ class SmartHome(App):
             else:
                 card = self._serving.get((device, stage["model"]))
                 if card is None:
-                    self._stage_record(
-                        chain,
-                        run,
-                        stage,
-                        device,
-                        None,
-                        "broken",
-                        ctx["label"],
-                        0.0,
-                        trigger_t,
-                        start_t,
-                        0.0,
-                        f"{device} serves no {stage['model']}",
+                    self._stage_ended(
+                        chain, ctx, stage, device, "broken", start_t, f"{device} serves no {stage['model']}"
                     )
                     return
                 k = ctx["k"] if stage["input"] == "same" else ctx["k"] + 1
