@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from simulator.apps.smart_home import ChainStage  # noqa: E402
+from simulator.apps.smart_home.table import PUBLISHED, chain_rows  # noqa: E402
 from simulator.engine import Simulation  # noqa: E402
-from ui.tables.smart_home import PUBLISHED, chain_rows  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "smart_home.yaml"
 APP = "home"

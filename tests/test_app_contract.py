@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from models.cards import find_card
-from simulator.apps.health import Episode, Escalation
+from simulator.apps.health_escalation import Episode, Escalation
 from simulator.engine import Simulation
 from simulator.trace import (
     DeviceJoined,
@@ -126,7 +126,7 @@ def test_app_names_must_be_unique_and_default_to_the_type():
     del raw["apps"][0]["name"]
     sim = Simulation.from_dict(raw)
     assert sim.apps[0].name == "health_escalation"
-    assert sim.trace.meta["apps"] == [{"type": "health_escalation", "name": "health_escalation"}]
+    assert [(a["type"], a["name"]) for a in sim.trace.meta["apps"]] == [("health_escalation", "health_escalation")]
 
 
 @pytest.mark.parametrize(

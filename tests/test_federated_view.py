@@ -63,7 +63,7 @@ def test_panel_shows_rounds_and_who_took_part(window, qtbot):
 
 
 def test_cli_table_lists_accuracy_rounds_and_costs():
-    from ui.tables.federated import table
+    from simulator.apps.federated.table import table
 
     metrics = {
         "clients": 50,

@@ -8,3 +8,7 @@ charging and away hours), :mod:`.costs` (crypto device time), :mod:`.homes` (a s
 N homes). :mod:`.training` holds the torch code and :mod:`.app` the SimPy app; the app
 loads ``training`` in ``start``, so importing this package never imports torch.
 """
+
+from simulator.apps.federated.app import App  # noqa: E402 - the package docstring comes first
+
+__all__ = ["App"]

@@ -25,28 +25,21 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from models.data import wearer
 from models.data.ecg import CLASSES as ECG_CLASSES
 from simulator.apps.base import App
+from simulator.apps.health_escalation.metrics import capture_energy_j, health_metrics
+from simulator.apps.health_escalation.records import STAGES, Activity, Episode, Escalation
 from simulator.devices import PRIORITY_URGENT
-from simulator.trace import Note, Trace, register_records
+from simulator.trace import Note, Trace
 from simulator.validate import Field, ListOf, SpecError, check_file
 
 ECG_BYTES_PER_SAMPLE = 2  # 16-bit ADC samples
 ALERT_HEADER_BYTES = 512
-STAGES = (
-    "watch_flag",
-    "ecg_capture",
-    "ecg_sent",
-    "watch_fallback_alert",
-    "phone_confirm",
-    "phone_dismiss",
-    "doctor_alert",
-)
 
 PARAMS_SCHEMA: dict[str, Any] = {
     "watch": Field(str, default="watch"),
@@ -85,37 +78,6 @@ BLOCK_SCHEMA = {
     "activity": Field(str, required=True, choices=wearer.ACTIVITIES),
 }
 WATCH_STATE_OF_ACTIVITY = {"sleep": "sleep", "exercise": "workout"}
-
-
-class Escalation(NamedTuple):
-    """A step of the escalation chain (watch_flag → ecg_capture → … → doctor_alert), or
-    the threshold rule's ``baseline_alert``."""
-
-    t: float
-    app: str
-    device: str
-    stage: str
-    episode: int
-    label: str
-    detail: str
-
-
-class Episode(NamedTuple):
-    """Ground truth: an arrhythmia episode the app should detect, from ``t`` to ``end_t``."""
-
-    t: float
-    app: str
-    end_t: float
-    kind: str
-    episode: int
-
-
-class Activity(NamedTuple):
-    """The wearer's activity changed (sleep, rest, commute, exercise…)."""
-
-    t: float
-    app: str
-    activity: str
 
 
 def _verdict(probabilities: list[float]) -> tuple[str, float]:
@@ -179,7 +141,6 @@ class HealthEscalation(App):
         self._last_alert_s = -np.inf
         self._confirmed_s: list[float] = []
         self.model_s = 0.0  # wall time of real model work inside the event loop
-        self.energy_j = {"ecg_capture": 0.0}
 
     # -- set-up ------------------------------------------------------------------------
     def _make_day(self) -> wearer.WearerDay:
@@ -325,7 +286,6 @@ class HealthEscalation(App):
         self.watch.remove_load("ecg_capture")
         if not self.watch.on:
             return
-        self.energy_j["ecg_capture"] += power_w * n * 10.0
         signals = self._ecgs.pop(t_s, None)
         if signals is None:  # not in the plan: record it now
             started = time.perf_counter()
@@ -483,64 +443,10 @@ class HealthEscalation(App):
             )
 
     # -- metrics -------------------------------------------------------------------------
-    def metrics(self, trace: Trace, end_s: float) -> dict[str, Any]:
-        health = health_metrics(trace, end_s, self.params["match_grace_s"], self.name)
-        health["escalation_energy_j"] = {"watch_ecg_capture": round(self.energy_j["ecg_capture"], 4)}
+    @classmethod
+    def summarize(cls, trace: Trace, app: dict[str, Any], end_s: float) -> dict[str, Any]:
+        params = app["params"]
+        health = health_metrics(trace, end_s, params["match_grace_s"], app["name"])
+        energy_j = capture_energy_j(trace, end_s, app["name"], params["watch"], params["ecg_windows"])
+        health["escalation_energy_j"] = {"watch_ecg_capture": round(energy_j, 4)}
         return health
-
-
-def _score(
-    episodes: list[Episode], alerts: list[Escalation], until_s: float, grace_s: float
-) -> dict[str, Any]:
-    """An alert detects an episode if it came during it (or ``grace_s`` after), or if the
-    evidence it rests on was recorded during it (a queued ECG delivered late)."""
-    detected = 0
-    delays = []
-    matched = set()
-    for episode in episodes:
-        hits = [
-            i
-            for i, alert in enumerate(alerts)
-            if alert.episode == episode.episode or episode.t <= alert.t <= episode.end_t + grace_s
-        ]
-        if hits:
-            detected += 1
-            delays.append(alerts[hits[0]].t - episode.t)
-            matched.update(hits)
-    false_alarms = len(alerts) - len(matched)
-    days = max(until_s, 1.0) / 86400.0
-    return {
-        "episodes": len(episodes),
-        "detected": detected,
-        "sensitivity": round(detected / len(episodes), 4) if episodes else None,
-        "alerts": len(alerts),
-        "false_alarms": false_alarms,
-        "false_alarms_per_day": round(false_alarms / days, 3),
-        "median_time_to_alert_s": round(float(np.median(delays)), 1) if delays else None,
-    }
-
-
-def health_metrics(
-    trace: Trace, until_s: float | None = None, grace_s: float = 900.0, app: str | None = None
-) -> dict[str, Any]:
-    """Cascade and baseline metrics of health app ``app`` (default: every health record)
-    from a trace, counting what happened by ``until_s``."""
-    until_s = trace.end_time if until_s is None else until_s
-    records = trace.until(until_s)
-    episodes = [r for r in records if type(r) is Episode and (app is None or r.app == app)]
-    escalations = [r for r in records if type(r) is Escalation and (app is None or r.app == app)]
-    cascade = _score(episodes, [r for r in escalations if r.stage == "doctor_alert"], until_s, grace_s)
-    counts = {stage: 0 for stage in STAGES}
-    for r in escalations:
-        if r.stage != "baseline_alert":
-            counts[r.stage] = counts.get(r.stage, 0) + 1
-    cascade["escalations"] = counts
-    cascade["episodes_by_kind"] = {k: sum(1 for e in episodes if e.kind == k) for k in wearer.EPISODE_KINDS}
-    cascade["baseline"] = _score(
-        episodes, [r for r in escalations if r.stage == "baseline_alert"], until_s, grace_s
-    )
-    return cascade
-
-
-App = HealthEscalation
-register_records(App.RECORDS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.tables import fmt
+from simulator.apps.tables import fmt
 
 
 def _bytes(n: int | None) -> str:

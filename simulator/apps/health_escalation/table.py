@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.tables import fmt
+from simulator.apps.tables import fmt
 
 
 def table(name: str, metrics: dict) -> list[str]:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.apps.health import Episode, Escalation, health_metrics
+from simulator.apps.health_escalation import Episode, Escalation, health_metrics
 from simulator.engine import Simulation
 from simulator.trace import Inference, Message, Note, PowerState, Trace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SCENARIO = ROOT / "scenarios" / "health_escalation.yaml"
 # Three episodes in a 5-hour morning, one of them while the phone is out of range.
 EPISODES = [
@@ -201,7 +201,7 @@ def test_captures_off_the_plan_are_the_same_ecgs(monkeypatch):
     app = planned.apps[0]
     assert app.model_s == 0.0  # nothing left to do in the loop: all captures were planned
 
-    from simulator.apps import health
+    from simulator.apps import health_escalation as health
 
     original = health.App._prepare_captures
 

@@ -2,7 +2,7 @@
 
 One panel per health app (``ui/apps/health_escalation.py`` registers it). Monitors in the
 NetLogo sense: big numbers with units and tooltips. The numbers at the playhead come from
-``simulator.apps.health.health_metrics(trace, until_s, app=…)``; they are recomputed only
+``simulator.apps.health_escalation.health_metrics(trace, until_s, app=…)``; they are recomputed only
 when a new escalation or episode of this app has been reached, never per frame.
 """
 
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.apps.health import Episode, Escalation, health_metrics
+from simulator.apps.health_escalation import Episode, Escalation, health_metrics
 from ui import theme
 from ui.session import Session
 

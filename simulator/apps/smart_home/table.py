@@ -3,7 +3,7 @@ and the doorbell's battery."""
 
 from __future__ import annotations
 
-from ui.tables import fmt
+from simulator.apps.tables import fmt
 
 # Published battery doorbells/cameras to set the projection beside (shared REFERENCE.md).
 PUBLISHED = "Blink, 2x AA lithium: up to 2 years (≈ 0.5 mW average)"

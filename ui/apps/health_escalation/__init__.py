@@ -1,4 +1,4 @@
-"""View of the health escalation app (``simulator/apps/health.py``): its records in the log,
+"""View of the health escalation app (``simulator/apps/health_escalation/``): its records in the log,
 timeline and topology, its panel, the wearer's activity beside the clock, what-if numbers.
 """
 
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.apps.health import Activity, Episode, Escalation
+from simulator.apps.health_escalation import Activity, Episode, Escalation
 from ui import theme
 from ui.apps import Metric, RecordView
-from ui.health_panel import EPISODE_COLOR, HealthPanel, health_metrics_at, stage_color
+from ui.apps.health_escalation.panel import EPISODE_COLOR, HealthPanel, health_metrics_at, stage_color
 
 
 def _stage(r: Escalation) -> str:
