@@ -289,7 +289,7 @@ def main() -> int:
 
     warnings.filterwarnings("ignore")
     if args.calibrate:
-        from simulator.apps.federated.costs import COSTS_FILE, write_calibration
+        from simulator.federated.costs import COSTS_FILE, write_calibration
 
         print(json.dumps(write_calibration(), indent=2))
         print(f"wrote {COSTS_FILE}")

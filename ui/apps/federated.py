@@ -14,8 +14,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from simulator.apps.federated.app import ClientUpdate, FederatedPlan, FederatedRound
-from simulator.apps.federated.routine import clock_hour
+from simulator.federated.records import ClientUpdate, FederatedPlan, FederatedRound
+from simulator.federated.routine import clock_hour
 from ui import theme
 from ui.apps import Metric, RecordView
 

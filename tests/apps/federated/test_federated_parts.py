@@ -6,9 +6,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from simulator.apps.federated import compression, dp, secagg, strategies
 from simulator.apps.federated.partition import N_CLASSES, PartitionSpec, client_data
-from simulator.apps.federated.routine import RoutineSpec, clock_hour, routine
+from simulator.federated import compression, dp, secagg, strategies
+from simulator.federated.routine import RoutineSpec, clock_hour, routine
 
 
 def _updates(rng, count=7, size=257):
@@ -129,7 +129,7 @@ def test_secure_aggregation_needs_the_threshold_of_survivors():
 
 
 def test_paillier_sum_of_packed_values_is_exact():
-    from simulator.apps.federated.paillier import PaillierAggregation
+    from simulator.federated.paillier import PaillierAggregation
 
     agg = PaillierAggregation(key_bits=1024, value_bits=16, max_clients=4)
     rng = np.random.default_rng(7)

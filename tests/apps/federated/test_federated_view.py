@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.apps.federated.app import ClientUpdate, FederatedRound
 from simulator.apps.federated.homes import federated_homes
+from simulator.federated.records import ClientUpdate, FederatedRound
 from ui.main_window import MainWindow
 
 PARAMS = {
