@@ -146,7 +146,7 @@ def table_baselines(epochs_central: int = 20, epochs_alone: int = 40) -> None:
     torch.set_num_threads(1)
     sim = Simulation.from_file(ROOT / "scenarios" / "federated_gestures.yaml")
     app = sim.app("federated")
-    spec: PartitionSpec = app.data.spec
+    spec: PartitionSpec = app.task.data.spec
     data = client_data(spec)
     trainer = LocalTrainer(app.params["width"])
     start = initial_weights(app.params["width"], app.init_seed)
