@@ -47,6 +47,7 @@ _PROTOCOL: dict[str, Any] = {
     "adam_beta1": Field(float, default=0.9, minimum=0.0, maximum=0.999),
     "adam_beta2": Field(float, default=0.99, minimum=0.0, maximum=0.9999),
     "adam_tau": Field(float, default=1e-3, minimum=0.0, exclusive_min=True),
+    "server_momentum": Field(float, default=0.9, minimum=0.0, maximum=0.99),
     "mode": Field(str, default="sync", choices=MODES),
     "buffer_size": Field(int, default=5, minimum=1),
     "staleness_exponent": Field(float, default=0.5, minimum=0.0),

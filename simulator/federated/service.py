@@ -73,6 +73,7 @@ def make_aggregation(app: App, n_clients: int, seed: int) -> Aggregation:
         beta1=params["adam_beta1"],
         beta2=params["adam_beta2"],
         tau=params["adam_tau"],
+        momentum=params["server_momentum"],
     )
     aggregation = Aggregation(strategy, params["clip_norm"] if secure or private else None)
     if not private:

@@ -44,6 +44,7 @@ def _rounds(sim):
 def test_fedavg_run_with_full_batch_steps_equals_a_plain_torch_loop():
     params = dict(
         ANYTIME,
+        strategy="fedavg",
         rounds=3,
         clients_per_round=4,
         batch_size=0,
@@ -204,9 +205,11 @@ def test_shipped_scenario_runs_overnight():
     sim = Simulation.from_file(SCENARIO)
     sim.run()
     metrics = sim.summary()["federated"]
-    assert metrics["rounds"] == 20 and metrics["accuracy"] > metrics["accuracy_initial"] + 0.3
+    # 100 FedAdam rounds reach within 5 points of central training on the same wearers
+    # (0.930, bench/federated.py table 3); the old 20 FedAvg rounds ended at 0.713.
+    assert metrics["rounds"] == 100 and metrics["accuracy"] > 0.88
     hours = [clock_hour(r.started_t, params["day_start"]) for r in _rounds(sim)]
-    assert all(h >= 21 or h < 3 for h in hours)  # the watches charge overnight
+    assert all(h >= 21 or h < 4 for h in hours)  # the watches charge overnight
     assert metrics["watch_battery_j"] == 0.0 and metrics["stragglers"] + metrics["dropped"] > 0
 
 
@@ -214,7 +217,7 @@ def test_shipped_scenario_runs_overnight():
     ("override", "field", "message"),
     [
         ("dp_epsilon: 0", "dp_epsilon", "must be > 0"),
-        ('strategy: "fedsgd"', "strategy", "must be one of fedavg, fedprox, fedadam"),
+        ('strategy: "fedsgd"', "strategy", "must be one of fedavg, fedprox, fedadam, fedavgm"),
         ("clients_per_round: 51", "clients_per_round", "must be ≤ the 50 clients"),
     ],
 )

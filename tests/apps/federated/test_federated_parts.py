@@ -45,6 +45,21 @@ def test_stale_updates_shrink_the_step_and_uniform_weights_ignore_counts():
     assert np.allclose(uniform, np.mean([u.delta for u in updates], axis=0), atol=1e-7)
 
 
+def test_fedavgm_keeps_the_direction_rounds_share():
+    """Server momentum: v ← β v + Δ, w ← w + η v (Hsu et al. 2019)."""
+    momentum = strategies.make_strategy("fedavgm", server_lr=0.5, momentum=0.9)
+    weights = np.zeros(3, np.float32)
+    deltas = [np.array([1.0, -1.0, 0.0], np.float32), np.array([1.0, 1.0, 0.0], np.float32)]
+    velocity = np.zeros(3)
+    for delta in deltas:
+        weights = momentum.aggregate(weights, [strategies.Update(delta, 10)])
+        velocity = 0.9 * velocity + delta
+    assert np.allclose(weights, 0.5 * (deltas[0] + 0.9 * deltas[0] + deltas[1]))
+    assert np.allclose(momentum.velocity, velocity)
+    # the shared direction (first coordinate) has grown, the opposed one (second) faded
+    assert weights[0] > 2 * abs(weights[1])
+
+
 def test_fedadam_is_adam_on_the_mean_delta():
     rng = np.random.default_rng(2)
     weights = rng.normal(0, 1, 50).astype(np.float32)
