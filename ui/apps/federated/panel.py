@@ -103,7 +103,7 @@ def _monitor(title: str, tooltip: str) -> tuple[QLabel, QLabel]:
     caption = QLabel(title)
     caption.setStyleSheet(f"color: {theme.MUTED_TEXT}")
     value = QLabel("–")
-    value.setFont(theme.font(1.5, bold=True))
+    value.setFont(theme.font(1.3, bold=True))
     for label in (caption, value):
         label.setToolTip(tooltip)
     return caption, value
@@ -134,6 +134,7 @@ class FederatedPanel(QWidget):
                 "held-out accuracy",
                 "Global model on wearers who never train (measured with real torch)",
             ),
+            ("best", "best round", "The best held-out accuracy of any round so far"),
             (
                 "rounds",
                 "rounds",
@@ -248,9 +249,7 @@ class FederatedPanel(QWidget):
         if working and (last is None or last.round < latest_round):
             state = f"round {latest_round} in progress: {working} clients working"
         elif last is not None:
-            state = (
-                f"round {last.round} done at {clock(plan, last.t)}: {last.detail or 'plain FedAvg aggregate'}"
-            )
+            state = f"round {last.round} done at {clock(plan, last.t)}: {last.detail or plan.strategy + ' aggregate'}"
         else:
             state = "waiting for eligible clients (charging, idle, on Wi-Fi)"
         self.status.setText(f"{clock(plan, t)} · {state}")
@@ -266,7 +265,8 @@ class FederatedPanel(QWidget):
         )
         self.bytes_plot.setXRange(0.5, max(columns, 1) + 0.5, padding=0.0)
         self._draw_epsilon(rounds)
-        self.monitors["accuracy"].setText(f"{metrics['accuracy']:.3f} (best {metrics['accuracy_best']:.3f})")
+        self.monitors["accuracy"].setText(f"{metrics['accuracy']:.3f}")
+        self.monitors["best"].setText(f"{metrics['accuracy_best']:.3f}")
         self.monitors["rounds"].setText(f"{metrics['rounds']} / {metrics['rounds_planned']}")
         self.monitors["reported"].setText(f"{metrics['participants_mean']:.1f}")
         self.monitors["bytes"].setText(f"{metrics['bytes_up'] / 1e6:.2f} / {metrics['bytes_down'] / 1e6:.2f}")
