@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.apps.federated.app import ClientUpdate, FederatedRound
 from simulator.apps.federated.homes import federated_homes
+from simulator.federated.metrics import summarize
+from simulator.federated.records import ClientUpdate, FederatedRound
 from ui.main_window import MainWindow
 
 PARAMS = {
@@ -56,6 +57,10 @@ def test_panel_shows_rounds_and_who_took_part(window, qtbot):
     xs, ys = panel.accuracy_curve.getData()
     assert list(xs) == [0, 1, 2, 3] and ys[-1] == pytest.approx(rounds[-1].accuracy)
     assert panel.monitors["rounds"].text() == "3 / 3"
+    shown = summarize(session.trace, "federated", window.player.t)  # the panel shows summarize's numbers
+    assert panel.monitors["accuracy"].text() == f"{shown['accuracy']:.3f}"
+    assert panel.monitors["best"].text() == f"{shown['accuracy_best']:.3f}"
+    assert panel.monitors["reported"].text() == f"{shown['participants_mean']:.1f}"
     badge = session.index.badge_at(stages[0].device, stages[0].t, 1.0)
     assert badge is not None and badge.stage == "selected"
     panel.refresh(1.0)  # back to the start: no round done

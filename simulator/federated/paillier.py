@@ -17,7 +17,7 @@ from collections import Counter
 import numpy as np
 from phe import paillier
 
-from simulator.apps.federated.compression import pack_bits, unpack_bits
+from simulator.federated.compression import pack_bits, unpack_bits
 
 
 def slot_bits_for(value_bits: int, max_clients: int) -> int:

@@ -6,9 +6,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from simulator.apps.federated import compression, dp, secagg, strategies
 from simulator.apps.federated.partition import N_CLASSES, PartitionSpec, client_data
-from simulator.apps.federated.routine import RoutineSpec, clock_hour, routine
+from simulator.federated import compression, dp, secagg, strategies
+from simulator.federated.routine import RoutineSpec, clock_hour, routine
 
 
 def _updates(rng, count=7, size=257):
@@ -43,6 +43,21 @@ def test_stale_updates_shrink_the_step_and_uniform_weights_ignore_counts():
     updates = _updates(rng, count=3, size=10)
     uniform = strategies.FedAvg(uniform_weights=True).aggregate(weights, updates)
     assert np.allclose(uniform, np.mean([u.delta for u in updates], axis=0), atol=1e-7)
+
+
+def test_fedavgm_keeps_the_direction_rounds_share():
+    """Server momentum: v ← β v + Δ, w ← w + η v (Hsu et al. 2019)."""
+    momentum = strategies.make_strategy("fedavgm", server_lr=0.5, momentum=0.9)
+    weights = np.zeros(3, np.float32)
+    deltas = [np.array([1.0, -1.0, 0.0], np.float32), np.array([1.0, 1.0, 0.0], np.float32)]
+    velocity = np.zeros(3)
+    for delta in deltas:
+        weights = momentum.aggregate(weights, [strategies.Update(delta, 10)])
+        velocity = 0.9 * velocity + delta
+    assert np.allclose(weights, 0.5 * (deltas[0] + 0.9 * deltas[0] + deltas[1]))
+    assert np.allclose(momentum.velocity, velocity)
+    # the shared direction (first coordinate) has grown, the opposed one (second) faded
+    assert weights[0] > 2 * abs(weights[1])
 
 
 def test_fedadam_is_adam_on_the_mean_delta():
@@ -129,7 +144,7 @@ def test_secure_aggregation_needs_the_threshold_of_survivors():
 
 
 def test_paillier_sum_of_packed_values_is_exact():
-    from simulator.apps.federated.paillier import PaillierAggregation
+    from simulator.federated.paillier import PaillierAggregation
 
     agg = PaillierAggregation(key_bits=1024, value_bits=16, max_clients=4)
     rng = np.random.default_rng(7)

@@ -1,8 +1,6 @@
-"""View of the federated learning app (``simulator/apps/federated``): its panel (held-out
-accuracy per round, the participation matrix of clients × rounds, bytes and ε per round),
-its records in the log, timeline and topology (the selected watches light up with a badge
-while the model and their updates travel as dots), the wall clock beside the player's,
-and what-if numbers.
+"""The federated app's panel: monitors (exactly the numbers of the app's ``summarize``),
+held-out accuracy per round, the participation matrix of clients × rounds, bytes and ε
+per round.
 """
 
 from __future__ import annotations
@@ -14,98 +12,18 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from simulator.apps.federated.app import ClientUpdate, FederatedPlan, FederatedRound
-from simulator.apps.federated.routine import clock_hour
+from simulator.federated.metrics import summarize
+from simulator.federated.records import ClientUpdate, FederatedPlan, FederatedRound
 from ui import theme
-from ui.apps import Metric, RecordView
-
-# A client's outcome in a round (Tol's colour-blind-safe palettes); one meaning each in the
-# matrix, the log and the topology badges.
-STAGE_COLORS: dict[str, str] = {
-    "selected": "#66CCEE",  # cyan: working on the round
-    "reported": "#228833",  # green: its update made the round
-    "straggled": "#EE7733",  # orange: missed the deadline
-    "dropped": "#CC3311",  # red: dropped out mid-round
-    "offline": "#AA3377",  # purple: update held for later (no network)
-    "synced": "#009988",  # teal: a held or late update counted in a later round
-    "rejected": "#BBBBBB",  # grey: a late update too stale to count
-}
-STAGE_LABELS = {
-    "selected": "training",
-    "reported": "trained",
-    "straggled": "straggled",
-    "dropped": "dropped",
-    "offline": "offline",
-    "synced": "synced late",
-    "rejected": "rejected",
-}
-# Short topology badges: a selected watch lights up with its round number.
-BADGES = {
-    "selected": "R{round}",
-    "reported": "R{round} ✓",
-    "straggled": "late",
-    "dropped": "dropped",
-    "offline": "offline",
-    "synced": "synced",
-    "rejected": "rejected",
-}
-ROUND_COLOR = "#4477AA"
-UP_COLOR = "#CCBB44"  # as the fl_update dots
-DOWN_COLOR = "#0077BB"  # as the fl_model dots
-EPSILON_COLOR = "#AA3377"
-MESSAGE_COLORS = {
-    "fl_model": "#0077BB",  # the global model going out (cloud → phone → watch)
-    "fl_keys": "#EE3377",  # secure aggregation: key exchange and shares (magenta)
-    "fl_shares": "#EE3377",
-    "fl_unmask": "#EE3377",
-    "fl_sum": "#33BBEE",  # Paillier: the encrypted sum to the key holder and back
-}
-
-
-def _client_text(r: ClientUpdate) -> str:
-    text = f"round {r.round}: {STAGE_LABELS.get(r.stage, r.stage)} ({r.examples} windows)"
-    if r.staleness:
-        text += f", {r.staleness} versions late"
-    return f"{text}: {r.detail}" if r.detail else text
-
-
-def _round_text(r: FederatedRound) -> str:
-    text = (
-        f"round {r.round} aggregated: accuracy {r.accuracy:.3f}, {r.participants} of {r.selected} "
-        f"reported ({r.stragglers} straggled, {r.dropped} dropped, {r.offline} offline)"
-    )
-    if r.epsilon is not None:
-        text += f", ε {r.epsilon:.2f}"
-    return f"{text}; {r.detail}" if r.detail else text
-
-
-RECORD_VIEWS = {
-    ClientUpdate: RecordView(
-        label="fl client",
-        describe=_client_text,
-        color=lambda r: STAGE_COLORS.get(r.stage, theme.DEFAULT_MARK_COLOR),
-        badge=lambda r: BADGES.get(r.stage, r.stage).format(round=r.round),
-        step=False,
-        hidden_in_log=True,
-    ),
-    FederatedRound: RecordView(
-        label="fl round",
-        describe=_round_text,
-        subject=lambda r: "",
-        color=lambda r: ROUND_COLOR,
-        timeline="mark",
-        mark_label=lambda r: f"R{r.round} {r.accuracy:.2f}",
-    ),
-    FederatedPlan: RecordView(
-        label="fl plan",
-        describe=lambda r: (
-            f"{len(r.clients)} clients, {r.rounds} rounds of {r.clients_per_round}, {r.strategy} ({r.mode}), "
-            f"privacy: {r.privacy}; model {r.model_params:,} parameters ({r.model_bytes / 1e3:.1f} kB)"
-        ),
-        subject=lambda r: r.server,
-        step=False,
-    ),
-}
+from ui.apps.federated.style import (
+    DOWN_COLOR,
+    EPSILON_COLOR,
+    ROUND_COLOR,
+    STAGE_COLORS,
+    STAGE_LABELS,
+    UP_COLOR,
+    clock,
+)
 
 
 class ParticipationMatrix(QWidget):
@@ -185,7 +103,7 @@ def _monitor(title: str, tooltip: str) -> tuple[QLabel, QLabel]:
     caption = QLabel(title)
     caption.setStyleSheet(f"color: {theme.MUTED_TEXT}")
     value = QLabel("–")
-    value.setFont(theme.font(1.5, bold=True))
+    value.setFont(theme.font(1.3, bold=True))
     for label in (caption, value):
         label.setToolTip(tooltip)
     return caption, value
@@ -216,12 +134,17 @@ class FederatedPanel(QWidget):
                 "held-out accuracy",
                 "Global model on wearers who never train (measured with real torch)",
             ),
+            ("best", "best round", "The best held-out accuracy of any round so far"),
             (
                 "rounds",
                 "rounds",
                 "Aggregates released / planned (a round that failed or was not released does not count)",
             ),
-            ("reported", "updates / round", "Updates aggregated in the last round (of those selected)"),
+            (
+                "reported",
+                "updates / round",
+                "Updates aggregated per round, on average (of clients_per_round selected)",
+            ),
             (
                 "bytes",
                 "MB up / down",
@@ -326,11 +249,13 @@ class FederatedPanel(QWidget):
         if working and (last is None or last.round < latest_round):
             state = f"round {latest_round} in progress: {working} clients working"
         elif last is not None:
-            state = f"round {last.round} done at {_clock(plan, last.t)}: {last.detail or 'plain FedAvg aggregate'}"
+            state = f"round {last.round} done at {clock(plan, last.t)}: {last.detail or plan.strategy + ' aggregate'}"
         else:
             state = "waiting for eligible clients (charging, idle, on Wi-Fi)"
-        self.status.setText(f"{_clock(plan, t)} · {state}")
-        accuracy = [plan.initial_accuracy] + [r.accuracy for r in rounds]
+        self.status.setText(f"{clock(plan, t)} · {state}")
+        # The monitors and the accuracy curve are the app's summary at t, nothing re-derived.
+        metrics = summarize(self.session.trace, self.app, t)
+        accuracy = [metrics["accuracy_initial"]] + metrics["accuracy_per_round"]
         self.accuracy_curve.setData(list(range(len(accuracy))), accuracy)
         self.accuracy_plot.setXRange(0, max(columns, 1), padding=0.02)
         xs = [r.round for r in rounds]
@@ -340,15 +265,14 @@ class FederatedPanel(QWidget):
         )
         self.bytes_plot.setXRange(0.5, max(columns, 1) + 0.5, padding=0.0)
         self._draw_epsilon(rounds)
-        up = sum(r.bytes_up for r in rounds)
-        down = sum(r.bytes_down for r in rounds)
-        self.monitors["accuracy"].setText(f"{accuracy[-1]:.3f}")
-        self.monitors["rounds"].setText(f"{last.version if last else 0} / {plan.rounds}")
-        self.monitors["reported"].setText(f"{last.participants} / {last.selected}" if last else "–")
-        self.monitors["bytes"].setText(f"{up / 1e6:.2f} / {down / 1e6:.2f}")
-        eps = last.epsilon if last is not None else None
+        self.monitors["accuracy"].setText(f"{metrics['accuracy']:.3f}")
+        self.monitors["best"].setText(f"{metrics['accuracy_best']:.3f}")
+        self.monitors["rounds"].setText(f"{metrics['rounds']} / {metrics['rounds_planned']}")
+        self.monitors["reported"].setText(f"{metrics['participants_mean']:.1f}")
+        self.monitors["bytes"].setText(f"{metrics['bytes_up'] / 1e6:.2f} / {metrics['bytes_down'] / 1e6:.2f}")
+        eps = metrics["epsilon"]
         self.monitors["epsilon"].setText(
-            "no DP" if plan.noise_multiplier == 0 else ("0" if eps is None else f"{eps:.2f}")
+            "no DP" if metrics["noise_multiplier"] == 0 else ("0" if eps is None else f"{eps:.2f}")
         )
 
     def _draw_epsilon(self, rounds: list) -> None:
@@ -375,44 +299,3 @@ class FederatedPanel(QWidget):
             sync()
         self.epsilon_line.setData([p[0] for p in points], [p[1] for p in points])
         self.epsilon_axis.setYRange(0.0, max(p[1] for p in points) * 1.1)
-
-
-def _clock(plan: FederatedPlan, t: float) -> str:
-    hour = clock_hour(t, plan.day_start_s)
-    return f"{int(hour):02d}:{int(hour % 1 * 60):02d}"
-
-
-PANEL = FederatedPanel
-
-WHATIF_METRICS = (
-    Metric("accuracy", "held-out accuracy", "", higher_is_better=True),
-    Metric("rounds", "rounds done", "", higher_is_better=True),
-    Metric("mb_up", "MB uploaded", "MB", higher_is_better=False),
-    Metric("battery_j", "client energy from batteries", "J", higher_is_better=False),
-    Metric("epsilon", "ε spent", "", higher_is_better=False),
-)
-
-
-def whatif_metrics(session: Any, app_name: str, t: float) -> dict[str, float | None]:
-    index = session.index
-    plan = index.column(FederatedPlan, app_name).last_at(t)
-    rounds = index.column(FederatedRound, app_name).until(t)
-    if plan is None:
-        return {m.key: None for m in WHATIF_METRICS}
-    return {
-        "accuracy": rounds[-1].accuracy if rounds else plan.initial_accuracy,
-        "rounds": float(rounds[-1].version if rounds else 0),
-        "mb_up": sum(r.bytes_up for r in rounds) / 1e6,
-        "battery_j": sum(r.battery_energy_j for r in rounds),
-        "epsilon": rounds[-1].epsilon if rounds else None,
-    }
-
-
-def clock_label(session: Any, app_name: str, t: float) -> str | None:
-    """The homes' wall clock and the round in progress."""
-    plan = session.index.column(FederatedPlan, app_name).last_at(t)
-    if plan is None:
-        return None
-    last = session.index.column(FederatedRound, app_name).last_at(t)
-    done = f", {last.round} rounds done (acc {last.accuracy:.2f})" if last is not None else ""
-    return f"{_clock(plan, t)}{done}"

@@ -12,16 +12,17 @@ import torch
 from torch.nn import functional as F
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from simulator.apps.federated.app import ClientUpdate, FederatedRound, federated_metrics
-from simulator.apps.federated.compression import fixed_step
 from simulator.apps.federated.homes import federated_homes
-from simulator.apps.federated.routine import clock_hour
 from simulator.engine import Simulation
+from simulator.federated.compression import fixed_step
+from simulator.federated.metrics import summarize as federated_metrics
+from simulator.federated.records import ClientUpdate, FederatedRound
+from simulator.federated.routine import clock_hour
 from simulator.scenario import load_scenario
 from simulator.trace import Message
 from simulator.validate import SpecError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 SCENARIO = ROOT / "scenarios" / "federated_gestures.yaml"
 ANYTIME = {"require_charging": False, "require_idle": False, "require_wifi": False, "battery_floor": 0.0}
 
@@ -43,6 +44,7 @@ def _rounds(sim):
 def test_fedavg_run_with_full_batch_steps_equals_a_plain_torch_loop():
     params = dict(
         ANYTIME,
+        strategy="fedavg",
         rounds=3,
         clients_per_round=4,
         batch_size=0,
@@ -68,7 +70,7 @@ def test_fedavg_run_with_full_batch_steps_equals_a_plain_torch_loop():
     for _ in range(3):
         trained, counts = [], []
         for client in range(4):
-            x, y = (torch.from_numpy(a) for a in app.data.client(client))
+            x, y = (torch.from_numpy(a) for a in app.task.data.client(client))
             vector_to_parameters(global_weights.clone(), model.parameters())
             optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
             for _ in range(2):
@@ -79,7 +81,7 @@ def test_fedavg_run_with_full_batch_steps_equals_a_plain_torch_loop():
             counts.append(len(y))
         weights = torch.tensor(counts, dtype=torch.float64) / sum(counts)
         global_weights = sum(w * t.double() for w, t in zip(weights, trained, strict=True)).float()
-    assert np.max(np.abs(app.weights - global_weights.numpy())) < 1e-5
+    assert np.max(np.abs(app.server.weights - global_weights.numpy())) < 1e-5
     assert _rounds(sim)[-1].accuracy > _rounds(sim)[0].accuracy - 0.05
 
 
@@ -187,11 +189,11 @@ def test_same_seed_same_trace():
 def test_tiers_take_turns_round_robin():
     sim = _run(12, **ANYTIME, rounds=4, clients_per_round=3, tiers=3, dropout=0.0)
     app = sim.app("federated")
-    tier_of = {home.watch.name: home.tier for home in app.homes}
+    tier_of = {client.device.name: client.tier for client in app.clients}
     selected = [r for r in sim.trace.records if type(r) is ClientUpdate and r.stage == "selected"]
     for r in selected:
         assert tier_of[r.device] == (r.round - 1) % 3 and r.detail == f"tier {tier_of[r.device]}"
-    fast, slow = (min(h.expected_s for h in app.homes if h.tier == t) for t in (0, 2))
+    fast, slow = (min(h.expected_s for h in app.clients if h.tier == t) for t in (0, 2))
     assert fast < slow
 
 
@@ -203,9 +205,11 @@ def test_shipped_scenario_runs_overnight():
     sim = Simulation.from_file(SCENARIO)
     sim.run()
     metrics = sim.summary()["federated"]
-    assert metrics["rounds"] == 20 and metrics["accuracy"] > metrics["accuracy_initial"] + 0.3
+    # 100 FedAdam rounds reach within 5 points of central training on the same wearers
+    # (0.930, bench/federated.py table 3); the old 20 FedAvg rounds ended at 0.713.
+    assert metrics["rounds"] == 100 and metrics["accuracy"] > 0.88
     hours = [clock_hour(r.started_t, params["day_start"]) for r in _rounds(sim)]
-    assert all(h >= 21 or h < 3 for h in hours)  # the watches charge overnight
+    assert all(h >= 21 or h < 4 for h in hours)  # the watches charge overnight
     assert metrics["watch_battery_j"] == 0.0 and metrics["stragglers"] + metrics["dropped"] > 0
 
 
@@ -213,7 +217,7 @@ def test_shipped_scenario_runs_overnight():
     ("override", "field", "message"),
     [
         ("dp_epsilon: 0", "dp_epsilon", "must be > 0"),
-        ('strategy: "fedsgd"', "strategy", "must be one of fedavg, fedprox, fedadam"),
+        ('strategy: "fedsgd"', "strategy", "must be one of fedavg, fedprox, fedadam, fedavgm"),
         ("clients_per_round: 51", "clients_per_round", "must be ≤ the 50 clients"),
     ],
 )

@@ -105,7 +105,7 @@ def calibrate(key_sizes: tuple[int, ...] = (1024, 2048, 3072)) -> dict[str, Any]
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
     from phe import paillier
 
-    from simulator.apps.federated import secagg
+    from simulator.federated import secagg
 
     rng = np.random.default_rng(0)
     a, b = X25519PrivateKey.generate(), X25519PrivateKey.generate()
@@ -158,7 +158,7 @@ def write_calibration(path: Path = COSTS_FILE) -> dict[str, Any]:
     import yaml
 
     data = calibrate()
-    header = "# Host seconds per crypto operation; see simulator/apps/federated/costs.py.\n"
+    header = "# Host seconds per crypto operation; see simulator/federated/costs.py.\n"
     path.write_text(header + yaml.safe_dump(data, sort_keys=False))
     host_costs.cache_clear()
     return data
