@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator import network
 from simulator.apps.base import App
 from simulator.apps.smart_home import cache, ground_truth, streams
 from simulator.apps.smart_home import chains as chain_schema
@@ -750,30 +751,13 @@ class SmartHome(App):
             self.fire("switched_local" if local else "switched_hub")
 
     # -- links ---------------------------------------------------------------------------
-    def _path(self, src: str, dst: str) -> list[str] | None:
-        up = [
-            (link.a.name, link.b.name)
-            for link in self.sim.links.values()
-            if link.up and link.a.present and link.b.present
-        ]
-        return chain_schema.route(src, dst, up)
-
     def _send_path(self, src: str, dst: str, kind: str, size: int, retries: int | None = None, hop=None):
-        """Send ``size`` bytes from ``src`` to ``dst`` hop by hop over the links that are up
-        (a generator; returns the status). ``hop(link, a, b, t0, status)`` records each hop."""
-        path = self._path(src, dst)
-        if path is None:
-            return "down"
+        """Send ``size`` bytes from ``src`` to ``dst`` hop by hop over the links up now
+        (:func:`simulator.network.send`; a generator returning the status); ``hop(link, a,
+        b, t0, status)`` records each hop."""
         retries = self.params["retries"] if retries is None else retries
-        for a, b in zip(path, path[1:], strict=False):
-            link = self.sim.link_between(a, b)
-            started = self.env.now
-            status = yield from link.send(self.device(a), kind, size, retries=retries)
-            if hop is not None:
-                hop(link, a, b, started, status)
-            if status != "delivered":
-                return status
-        return "delivered"
+        delivery = yield from network.send(self.sim, src, dst, kind, size, retries=retries, on_hop=hop)
+        return delivery.status
 
     # -- joining and leaving ---------------------------------------------------------------
     def _on_join(self, device: str, at_s: float):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator.network import shortest_route
 from simulator.validate import Field, ListOf, SpecError, check_file
 
 QOS_CLASSES = ("security", "health", "voice", "media")
@@ -190,31 +191,7 @@ def _check_stage_placement(stage: dict, here: str, devices: dict[str, str], file
 
 def _connected(a: str, b: str, links: list[tuple[str, str]]) -> bool:
     """Whether some path of links joins devices ``a`` and ``b``."""
-    return route(a, b, links) is not None
-
-
-def route(a: str, b: str, links: list[tuple[str, str]]) -> list[str] | None:
-    """The fewest-hop device path from ``a`` to ``b`` over ``links`` (``[a]`` if a is b;
-    ``None`` if there is none). Ties go to the link listed first."""
-    if a == b:
-        return [a]
-    previous: dict[str, str] = {a: a}
-    frontier = [a]
-    while frontier:
-        nxt = []
-        for node in frontier:
-            for x, y in links:
-                other = y if x == node else x if y == node else None
-                if other is not None and other not in previous:
-                    previous[other] = node
-                    if other == b:
-                        path = [b]
-                        while path[-1] != a:
-                            path.append(previous[path[-1]])
-                        return path[::-1]
-                    nxt.append(other)
-        frontier = nxt
-    return None
+    return shortest_route(links, a, b) is not None
 
 
 def _check_cycles(stages: list[dict], at: str) -> None:
