@@ -52,15 +52,14 @@ from simulator.apps.smart_home.records import (
     RECORDS,
     ChainHop,
     ChainStage,
-    DeployPlan,
     PolicyChange,
     Truth,
 )
 from simulator.compute import card_precision, estimate
+from simulator.deploy import Deployment, Need, NoVariantFits
 from simulator.trace import Note
 from simulator.validate import Field, ListOf, SpecError
 
-PRECISION_RANK = {"int8": 0, "mixed": 1, "fp16": 2, "fp32": 3}
 PROBE_BYTES = 64
 RATE_DEFAULTS = {
     "pets_per_hour": 1.5,
@@ -186,9 +185,7 @@ class SmartHome(App):
         self._verdicts: dict[tuple[str, str, str, int], tuple[str, float]] = {}
         self._verdicts_loaded: set[tuple[str, str, str]] = set()
         self._unsaved: dict[tuple[str, str, str], tuple[Any, streams.Stream]] = {}
-        self._serving: dict[tuple[str, str], Any] = {}  # (device, model) → card serving
-        self._emergency: dict[tuple[str, str], Any] = {}  # (device, model) → card kept for re-checks
-        self._plans: dict[tuple[str, str], dict[str, Any]] = {}
+        self.deployment = Deployment(sim, name, self.hub.name, self._needs_of, notify=self.fire)
         self._local: dict[str, bool] = {}  # camera → deciding locally (switching)
         self._lost_probes: dict[str, int] = {}
         self._cooldown: dict[tuple[str, str], float] = {}
@@ -262,7 +259,7 @@ class SmartHome(App):
             env.process(self._probe(camera))
         for event in self.sim.spec["events"]:
             if event["type"] == "device_join" and self._needs(event["device"]):
-                env.process(self._on_join(event["device"], event["at"]))
+                env.process(self.deployment.join(event["device"], event["at"]))
             elif event["type"] == "device_leave" and self._needs(event["device"]):
                 env.process(self._on_leave(event["device"], event["at"]))
 
@@ -327,111 +324,33 @@ class SmartHome(App):
     def _stages_on(self, device: str) -> list[tuple[dict, dict]]:
         return [(c, s) for c in self.chains for s in c["stages"] if s["device"] == device and s["model"]]
 
-    def plan_for(self, device: str) -> dict[tuple[str, str], dict[str, Any]]:
-        """What the hub deploys on ``device``: per model, the serving variant (pinned by a
-        stage, or :func:`simulator.recommend.recommend` under the tightest deadline of the
-        stages it serves) and, for security chains, the emergency variant (the most precise
-        one that fits beside it), each with its reason. Cached; the same at t = 0 and at a join."""
-        if (device, "") in self._plans:
-            return {k: v for k, v in self._plans.items() if k[0] == device and k[1]}
-        from models.cards import list_cards
-        from simulator.recommend import recommend
-
-        self._plans[(device, "")] = {}
-        profile = self.device(device).profile
+    def _needs_of(self, device: str) -> list[Need]:
+        """What the hub deploys on ``device``: per model, a variant pinned by a stage or
+        recommended under the tightest deadline of the stages it serves and, for security
+        chains, an emergency variant (see :mod:`simulator.deploy`)."""
         by_model: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
         for chain, stage in self._stages_on(device):
             by_model[stage["model"]].append((chain, stage))
-        for model, users in sorted(by_model.items()):
-            cards = [c for c in list_cards() if c.model == model and c.runtime == "onnxruntime"]
-            budget_s = min(s["deadline"] for _, s in users)
-            loss_pts = min(s["max_accuracy_loss_pts"] for _, s in users)
-            advice = recommend(cards, profile, max_latency_s=budget_s, max_accuracy_loss_pts=loss_pts)
-            pinned = next((s["variant"] for _, s in users if s["variant"]), None)
-            variant = pinned or advice["choice"]
-            serves = ", ".join(sorted({c["name"] for c, _ in users}))
-            rows = {r["variant"]: r for r in advice["variants"]}
-            if variant is None:
-                raise SpecError(
-                    f"{self.file}, {self.where}.chains: no variant of {model} fits {device!r} within "
-                    f"{budget_s * 1e3:g} ms ({'; '.join(v + ': ' + r['reason'] for v, r in rows.items())})"
-                )
-            row = rows.get(variant)
-            how = (
-                f"pinned by the chain (recommend: {advice['choice']})"
-                if pinned
-                else f"recommend: best within {loss_pts:g} pt of the most accurate, lowest energy"
+        return [
+            Need(
+                model,
+                budget_s=min(s["deadline"] for _, s in users),
+                max_accuracy_loss_pts=min(s["max_accuracy_loss_pts"] for _, s in users),
+                variant=next((s["variant"] for _, s in users if s["variant"]), None),
+                serves=", ".join(sorted({c["name"] for c, _ in users})),
+                backup=any(c["emergency_precision"] for c, _ in users),
             )
-            reason = (
-                f"{how}; {row['latency_ms']:.2f} ms ≤ {budget_s * 1e3:g} ms, {row['energy_mj']:.3f} mJ, "
-                f"accuracy {row['accuracy']:.4f}, {row['bytes'] / 1e3:.0f} kB"
-                if row
-                else how
-            )
-            options = "; ".join(f"{v}: {r['reason']}" for v, r in rows.items() if v != variant)
-            card = next(c for c in cards if c.variant == variant)
-            self._plans[(device, model)] = {
-                "card": card,
-                "role": "serving",
-                "serves": serves,
-                "reason": reason,
-                "options": options,
-            }
-            if any(c["emergency_precision"] for c, _ in users) and card_precision(card) != "fp32":
-                emergency = self._emergency_card(cards, card, profile, budget_s)
-                if emergency is not None:
-                    self._plans[(device, model + "#emergency")] = {
-                        "card": emergency,
-                        "role": "emergency",
-                        "serves": serves,
-                        "reason": (
-                            f"emergency precision: the most precise variant that fits beside {variant} "
-                            f"({card_precision(emergency)})"
-                        ),
-                        "options": "",
-                    }
-        return {k: v for k, v in self._plans.items() if k[0] == device and k[1]}
-
-    @staticmethod
-    def _emergency_card(cards, serving, profile, budget_s: float):
-        """The variant an alert is re-checked with on a device serving ``serving``: of a
-        higher precision, at least as accurate, fitting in memory beside it and within
-        the budget; the most accurate such (``None`` if there is none)."""
-        from simulator.compute import estimate_card
-
-        serving_rank = PRECISION_RANK.get(card_precision(serving), 0)
-        fits = []
-        for card in cards:
-            if (
-                PRECISION_RANK.get(card_precision(card), 0) <= serving_rank
-                or card.accuracy < serving.accuracy
-            ):
-                continue
-            cost = estimate_card(profile, card)
-            total = card.bytes + card.peak_activation_bytes + serving.bytes + serving.peak_activation_bytes
-            if total <= profile.memory_bytes and cost.latency_s <= budget_s:
-                fits.append(card)
-        return max(fits, key=lambda c: (c.accuracy, -c.bytes)) if fits else None
+            for model, users in sorted(by_model.items())
+        ]
 
     def _install_at_start(self) -> None:
-        """Devices present at t = 0 get their models without a transfer (set up before)."""
+        """Devices present at t = 0 get their models without a transfer (set up before);
+        every device's plan is made now, the same rule as at a join."""
         for device in sorted({s["device"] for c in self.chains for s in c["stages"] if s["model"]}):
-            dev = self.device(device)
-            plans = self.plan_for(device)  # also for devices that join later: the same rule then
-            if not dev.present:
-                continue
-            for (_, model), plan in plans.items():
-                if plan["role"] == "serving":
-                    hosted = dev.models.get(model)
-                    if hosted is not None and hosted.variant == plan["card"].variant:
-                        self._serving[(device, model)] = hosted
-                        continue
-                    dev.deploy(
-                        plan["card"], app=self.name, serves=plan["serves"], reason=f"set up: {plan['reason']}"
-                    )
-                    self._serving[(device, model)] = plan["card"]
-                else:
-                    self._emergency[(device, model.split("#")[0])] = plan["card"]
+            try:
+                self.deployment.install(device)
+            except NoVariantFits as exc:
+                raise SpecError(f"{self.file}, {self.where}.chains: {exc}") from None
 
     def _predictor(self, card):
         key = (card.model, card.variant)
@@ -525,9 +444,8 @@ class SmartHome(App):
         return self._verdicts[key]
 
     def _cards_for(self, device: str, model: str) -> list:
-        cards = [self._plans[(device, model)]["card"]] if (device, model) in self._plans else []
-        plan = self._plans.get((device, model + "#emergency"))
-        return cards + ([plan["card"]] if plan else [])
+        planned = (self.deployment.planned(device, model, role) for role in ("serving", "emergency"))
+        return [card for card in planned if card is not None]
 
     def _prepare_verdicts(self) -> None:
         """Batch the model work of the night before it starts: every gated input through
@@ -553,7 +471,7 @@ class SmartHome(App):
             stream = self.streams.get(source["device"])
             if source["trigger"] == "timer" or stream is None:
                 continue
-            serving = self._plans[(source["device"], source["model"])]["card"]
+            serving = self.deployment.planned(source["device"], source["model"])
             condition = source["condition"]
             passed = [
                 k
@@ -760,70 +678,11 @@ class SmartHome(App):
         return delivery.status
 
     # -- joining and leaving ---------------------------------------------------------------
-    def _on_join(self, device: str, at_s: float):
-        if at_s > self.env.now:
-            yield self.env.timeout(at_s - self.env.now)
-        dev = self.device(device)
-        while not dev.present:  # the engine's join runs at the same instant
-            yield self.env.timeout(0.0)
-        self.fire("device_joined")
-        self.sim.trace.append(
-            Note(
-                self.env.now,
-                self.hub.name,
-                "join",
-                f"{device} joined: reading its profile ({dev.profile.name})",
-            )
-        )
-        for (_, key), plan in self.plan_for(device).items():
-            card, model = plan["card"], key.split("#")[0]
-            self.sim.trace.append(
-                DeployPlan(
-                    self.env.now,
-                    self.name,
-                    device,
-                    model,
-                    card.variant,
-                    plan["role"],
-                    int(card.bytes),
-                    plan["serves"],
-                    plan["reason"],
-                    plan["options"],
-                )
-            )
-            self.fire("deploy_started")
-            status = yield from self._send_path(self.hub.name, device, "deploy", int(card.bytes), retries=5)
-            if status != "delivered":
-                self.sim.trace.append(
-                    Note(
-                        self.env.now,
-                        self.hub.name,
-                        "deploy failed",
-                        f"{card.model}:{card.variant} to {device}: {status}",
-                    )
-                )
-                continue
-            if plan["role"] == "serving":
-                dev.deploy(card, app=self.name, serves=plan["serves"], reason=plan["reason"])
-                self._serving[(device, model)] = card
-                self.fire("model_deployed")
-            else:
-                self._emergency[(device, model)] = card
-                self.sim.trace.append(
-                    Note(
-                        self.env.now,
-                        device,
-                        "stored",
-                        f"{card.model}:{card.variant} kept for emergency re-checks",
-                    )
-                )
-
     def _on_leave(self, device: str, at_s: float):
         if at_s > self.env.now:
             yield self.env.timeout(at_s - self.env.now)
         yield self.env.timeout(0.0)
-        for key in [k for k in self._serving if k[0] == device]:
-            del self._serving[key]
+        self.deployment.leave(device)
         for chain in self.chains:
             for stage in chain["stages"]:
                 if stage["device"] != device:
@@ -869,7 +728,7 @@ class SmartHome(App):
                 env.process(self._sleep_after_clip(dev, stream, k))
             if not stream.gated[k]:
                 continue
-            card = self._serving.get((stage["device"], stage["model"]))
+            card = self.deployment.serving(stage["device"], stage["model"])
             if card is None:  # its model has not arrived yet
                 continue
             if stage["when"] != "any" and (stage["when"] == "home") != self.home():
@@ -935,7 +794,7 @@ class SmartHome(App):
         last_s = 0.0
         while True:
             yield self.env.timeout(stage["every"])
-            card = self._serving.get((stage["device"], stage["model"]))
+            card = self.deployment.serving(stage["device"], stage["model"])
             batch = [
                 k for k, t in enumerate(stream.ready_s) if last_s < t <= self.env.now and stream.gated[k]
             ]
@@ -1113,7 +972,7 @@ class SmartHome(App):
             return True
         # A placed stage's input stays on its device: the re-check runs there.
         device = ctx["placed"]["input_device"] if ctx.get("placed") else ctx["device"]
-        emergency = self._emergency.get((device, card.model))
+        emergency = self.deployment.backup(device, card.model)
         if emergency is None:
             return True
         started = self.env.now
@@ -1233,7 +1092,7 @@ class SmartHome(App):
                 card, (label, score), energy = ctx["card"], (ctx["label"], ctx["score"]), 0.0
                 detail = "decided on the camera (link to the hub slow or down): its light variant's output"
             else:
-                card = self._serving.get((device, stage["model"]))
+                card = self.deployment.serving(device, stage["model"])
                 if card is None:
                     self._stage_ended(
                         chain, ctx, stage, device, "broken", start_t, f"{device} serves no {stage['model']}"
