@@ -7,7 +7,7 @@ and the night's wall time cold and warm.
 
 Each comparison runs the shipped scenario twice with one param changed (same seed, same
 ground truth, same inputs), side by side. Prepared inputs and model outputs come from the
-cache (``simulator/apps/smart_home/cache.py``); the wall-time rows run the night once on an
+cache (``simulator/cache.py``); the wall-time rows run the night once on an
 empty cache folder (cold) and once more on it (warm), each in a fresh process.
 ``--quick`` leaves out the wall-time rows and the 20-commands-an-hour voice night.
 """

@@ -6,7 +6,7 @@ How a night runs:
 1. Before the loop (``start``): the night's ground truth is drawn (:mod:`.ground_truth`),
    every sensor's inputs and gate decisions are built (:mod:`.streams`), and each chain's
    model stages run, batched, on the inputs they can receive — the outputs do not depend
-   on simulation state, and the cache (:mod:`.cache`) keeps them across runs. Inputs off
+   on simulation state, and the cache (:mod:`simulator.cache`) keeps them across runs. Inputs off
    that plan are run on demand, identically.
 2. In the loop: each sensor's gated inputs reach their chain's first stage at their time;
    a stage runs its model on its device with ``Device.run`` (queued by the chain's QoS
@@ -43,8 +43,8 @@ import numpy as np
 
 from simulator import network
 from simulator.apps.base import App
-from simulator.apps.smart_home import cache, ground_truth, streams
 from simulator.apps.smart_home import chains as chain_schema
+from simulator.apps.smart_home import ground_truth, streams
 from simulator.apps.smart_home.gating import MOTION_BYTES_PER_FRAME, MOTION_OPS_PER_FRAME
 from simulator.apps.smart_home.inputs import Speakers
 from simulator.apps.smart_home.metrics import smart_home_metrics
@@ -55,6 +55,7 @@ from simulator.apps.smart_home.records import (
     PolicyChange,
     Truth,
 )
+from simulator.cache import card_fingerprint, digest
 from simulator.compute import card_precision, estimate
 from simulator.deploy import Deployment, Need, NoVariantFits
 from simulator.trace import Note
@@ -404,7 +405,7 @@ class SmartHome(App):
             self._unsaved[(card.model, card.variant, stream.device)] = (card, stream)
 
     def _verdicts_key(self, card, stream: streams.Stream) -> str:
-        return cache.digest("verdicts", stream.key, cache.card_fingerprint(card))
+        return digest("verdicts", stream.key, card_fingerprint(card))
 
     def _load_verdicts(self, card, stream: streams.Stream) -> None:
         """Put the outputs of ``card`` on ``stream`` that the cache holds into ``_verdicts`` (once)."""
@@ -412,7 +413,7 @@ class SmartHome(App):
         if what in self._verdicts_loaded:
             return
         self._verdicts_loaded.add(what)
-        hit = cache.load("verdicts", self._verdicts_key(card, stream))
+        hit = streams.CACHE.load("verdicts", self._verdicts_key(card, stream))
         if hit is None:
             return
         classes = card.classes
@@ -431,7 +432,7 @@ class SmartHome(App):
             )
             index, label, score = (np.array(column) for column in zip(*rows, strict=True))
             arrays = {"index": index.astype(np.int64), "label": label.astype(np.int64), "score": score}
-            cache.save("verdicts", self._verdicts_key(card, stream), arrays)
+            streams.CACHE.save("verdicts", self._verdicts_key(card, stream), arrays)
         self._unsaved.clear()
 
     def verdict(self, card, stream: streams.Stream, k: int) -> tuple[str, float]:
