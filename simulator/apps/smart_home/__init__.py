@@ -9,10 +9,28 @@ activity and any-motion gates), :mod:`.streams` (each sensor's inputs over the n
 """
 
 from simulator.apps.smart_home.app import SmartHome
-from simulator.apps.smart_home.records import ChainHop, ChainStage, DeployPlan, Placed, PolicyChange, Truth
+from simulator.apps.smart_home.records import (
+    ChainHop,
+    ChainStage,
+    DeployPlan,
+    Placed,
+    PlacedShare,
+    PolicyChange,
+    Truth,
+)
 from simulator.trace import register_records
 
 App = SmartHome
 register_records(App.RECORDS)
 
-__all__ = ["App", "ChainHop", "ChainStage", "DeployPlan", "Placed", "PolicyChange", "SmartHome", "Truth"]
+__all__ = [
+    "App",
+    "ChainHop",
+    "ChainStage",
+    "DeployPlan",
+    "Placed",
+    "PlacedShare",
+    "PolicyChange",
+    "SmartHome",
+    "Truth",
+]

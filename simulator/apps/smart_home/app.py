@@ -35,6 +35,7 @@ How a night runs:
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from typing import Any
@@ -47,11 +48,12 @@ from simulator.apps.smart_home import chains as chain_schema
 from simulator.apps.smart_home import ground_truth, streams
 from simulator.apps.smart_home.gating import MOTION_BYTES_PER_FRAME, MOTION_OPS_PER_FRAME
 from simulator.apps.smart_home.inputs import Speakers
-from simulator.apps.smart_home.metrics import smart_home_metrics
+from simulator.apps.smart_home.metrics import GATE_LOAD, night_facts, summarize
 from simulator.apps.smart_home.records import (
     RECORDS,
     ChainHop,
     ChainStage,
+    PlacedShare,
     PolicyChange,
     Truth,
 )
@@ -178,7 +180,7 @@ class SmartHome(App):
 
     def __init__(self, sim, name: str, params: dict[str, Any], where: str) -> None:
         super().__init__(sim, name, params, where)
-        self.chains = params["chains"]
+        self.chains = chain_schema.chain_graph(params["chains"])
         self.start_clock_s = ground_truth.clock_s(params["start_clock"], 0.0)
         self.hub = self.device(params["hub"])
         self.model_s = 0.0  # wall time of model work inside the event loop
@@ -191,10 +193,7 @@ class SmartHome(App):
         self._lost_probes: dict[str, int] = {}
         self._cooldown: dict[tuple[str, str], float] = {}
         self._runs = 0
-        self._gate_energy_j: dict[str, float] = defaultdict(float)
         self._awake_since: dict[str, float] = {}
-        self._stats: dict[str, dict[str, int]] = {}
-        self.load_power_w: dict[str, float] = {}
         # (camera, what it sees: the night's "door" or "indoor" sightings, woken by a PIR)
         self.cameras = [(params["doorbell"], "door", True), (params["indoor_camera"], "indoor", False)]
         self.cameras += [(e["device"], e["sees"], e["sees"] == "door") for e in params["extra_cameras"]]
@@ -210,21 +209,11 @@ class SmartHome(App):
         self.runner = None
         self._requests = 0
         self._policies: dict[tuple[str, str], Any] = {}
-        self.placed: dict[int, tuple[str, str, dict[str, float]]] = {}  # request → chain, stage, J by device
-        for chain in self.chains:
-            chain["by_id"] = {s["id"]: s for s in chain["stages"]}
-            chain["children"] = defaultdict(list)
-            for stage in chain["stages"]:
-                if stage["trigger"] in chain_schema.SOURCE_TRIGGERS:
-                    chain["source"] = stage
-                else:
-                    chain["children"][stage["trigger"]].append(stage)
-            chain["priority"] = chain_schema.QOS_PRIORITY[chain["qos"]]
         # The home's clock and doorbell, and the chains' graphs, travel with the trace, so a
         # view can draw them from a saved file.
-        for entry in sim.trace.meta.get("apps", []):
-            if entry.get("name") == name:
-                entry.update(start_clock=params["start_clock"], doorbell=params["doorbell"])
+        self.meta = next(e for e in sim.trace.meta["apps"] if e.get("name") == name)
+        self.meta.update(start_clock=params["start_clock"], doorbell=params["doorbell"])
+        self.meta.setdefault("params", json.loads(json.dumps(params, default=str)))
         sim.trace.meta.setdefault("chains", {})[name] = [
             {
                 "name": c["name"],
@@ -246,6 +235,7 @@ class SmartHome(App):
             self._start_placement()
         self._install_at_start()
         self.streams = self._build_streams()
+        self.meta["facts"] = self._facts()
         self._prepare_verdicts()
         env = self.env
         env.process(self._ground_truth())
@@ -308,15 +298,43 @@ class SmartHome(App):
                 speakers = Speakers.draw(len(night.voices), self.new_rng("voices"))
                 out[p["speaker"]] = streams.sound_stream(p["speaker"], pairs, speakers, seed, p)
             except RuntimeError as exc:  # espeak-ng missing and words not cached
-                self.unavailable = f"voice chains off: {exc}"
-                self.sim.trace.append(Note(0.0, p["speaker"], "unavailable", self.unavailable))
+                why = f"voice chains off: {exc}"  # the summary reads it from this note
+                self.sim.trace.append(Note(0.0, p["speaker"], "unavailable", why))
         if p["watch"] in needed:
             kind = {"walk": "walk"}
             pairs = [(ids[(p["watch"], w.t, kind.get(w.label, "gesture"))], w) for w in night.wrist]
             out[p["watch"]] = streams.wrist_stream(p["watch"], night, pairs, seed, p)
-        for device, stream in out.items():
-            self._stats[device] = {"inputs": len(stream), "gated": int(sum(stream.gated))}
         return out
+
+    def _facts(self) -> dict[str, Any]:
+        """What the summary needs that no record says (see :func:`.metrics.night_facts`)."""
+        gate_w = {
+            camera: self._gate_power_w(self.device(camera), self.streams[camera])
+            for camera, _, _ in self.cameras
+            if camera in self.streams
+        }
+        doorbell = self.sim.devices.get(self.params["doorbell"])
+        power = None
+        if doorbell is not None and doorbell.battery is not None:
+            loads_w = {}
+            if "wifi" in doorbell.profile.components_w:
+                loads_w["wifi"] = doorbell.profile.components_w["wifi"]
+            if gate_w.get(doorbell.name, 0.0) > 0:
+                loads_w[GATE_LOAD] = gate_w[doorbell.name]
+            power = {
+                "capacity_wh": doorbell.battery.capacity_wh,
+                "power_states_w": dict(doorbell.profile.power_states_w),
+                "loads_w": loads_w,
+            }
+        links = {name: (link.tx_j_per_bit, link.rx_j_per_bit) for name, link in self.sim.links.items()}
+        facts = night_facts(self.night.away, self.streams, gate_w, power, links)
+        facts["camera_loads_w"] = {
+            camera: {"wifi": self.device(camera).profile.components_w.get("wifi", 0.0), GATE_LOAD: w}
+            for camera, w in gate_w.items()
+        }
+        if doorbell is None:
+            del facts["doorbell"]
+        return facts
 
     # -- models: which variant where, and their verdicts --------------------------------
     def _needs(self, device: str) -> bool:
@@ -441,6 +459,7 @@ class SmartHome(App):
         if key not in self._verdicts:
             started = time.perf_counter()
             self._run_model(card, stream, [k])
+            self._save_verdicts()  # an output off the prepared plan: kept for the next run
             self.model_s += time.perf_counter() - started
         return self._verdicts[key]
 
@@ -568,7 +587,11 @@ class SmartHome(App):
             request, placement, config["policy"], label, score, chain["priority"]
         )
         record = outcome.record
-        self.placed[request.id] = (chain["name"], stage["id"], outcome.energy_j)
+        self.sim.trace.append(
+            PlacedShare(
+                self.env.now, self.name, request.id, chain["name"], stage["id"], dict(outcome.energy_j)
+            )
+        )
         if outcome.result_device is None:
             return None
         input_at = {device}
@@ -711,8 +734,6 @@ class SmartHome(App):
         gate_w = self._gate_power_w(dev, stream) if is_camera else 0.0
         if is_camera and not pir:
             self._wake(dev, gate_w)
-        stats = self._stats[stage["device"]]
-        stats.setdefault("detector_calls", 0)
         last_group = None
         for k, ready_s in enumerate(stream.ready_s):
             if ready_s > env.now:
@@ -734,7 +755,6 @@ class SmartHome(App):
                 continue
             if stage["when"] != "any" and (stage["when"] == "home") != self.home():
                 continue
-            stats["detector_calls"] += 1
             env.process(self._first_stage(chain, stage, stream, k, card))
 
     def _gate_power_w(self, dev, stream: streams.Stream) -> float:
@@ -758,18 +778,14 @@ class SmartHome(App):
         dev.set_state("active")
         if "wifi" in dev.profile.components_w:
             dev.add_load("wifi", dev.profile.components_w["wifi"])
-            self.load_power_w["wifi"] = dev.profile.components_w["wifi"]
         if gate_w > 0:
-            dev.add_load("motion_gate", gate_w)
-            self.load_power_w["motion_gate"] = gate_w
+            dev.add_load(GATE_LOAD, gate_w)
 
     def _sleep(self, dev) -> None:
         since = self._awake_since.pop(dev.name, None)
         if since is None:
             return
-        gate_w = dev.loads.get("motion_gate", 0.0)
-        self._gate_energy_j[dev.name] += gate_w * (self.env.now - since)
-        dev.remove_load("motion_gate")
+        dev.remove_load(GATE_LOAD)
         dev.remove_load("wifi")
         dev.set_state("sleep")
 
@@ -915,7 +931,6 @@ class SmartHome(App):
         passed = self._passes(stage, label, score)
         cooldown_key = (chain["name"], label)
         if passed and self.env.now - self._cooldown.get(cooldown_key, -np.inf) < chain["cooldown"]:
-            self._stats[stage["device"]]["cooled"] = self._stats[stage["device"]].get("cooled", 0) + 1
             passed = None
         run = 0
         if passed:
@@ -1171,30 +1186,14 @@ class SmartHome(App):
         return what[action]
 
     # -- metrics -----------------------------------------------------------------------------
-    def gate_energy_j(self, device: str, end_s: float) -> float:
-        """Energy the motion gate of camera ``device`` drew by ``end_s`` (a load while awake)."""
-        energy = self._gate_energy_j.get(device, 0.0)
-        since = self._awake_since.get(device)
-        if since is not None:
-            energy += self.device(device).loads.get("motion_gate", 0.0) * max(
-                min(end_s, self.env.now) - since, 0.0
-            )
-        return energy
-
-    def stream_stats(self, device: str, end_s: float, spans: list[tuple[float, float]]) -> dict[str, int]:
-        """Inputs sensor ``device`` produced by ``end_s`` while home, and how many its gate passed."""
-        stream = self.streams.get(device)
-        if stream is None:
-            return {}
-        inside = [k for k, t in enumerate(stream.ready_s) if t <= end_s and any(a <= t < b for a, b in spans)]
-        return {"inputs": len(inside), "gated": sum(1 for k in inside if stream.gated[k])}
+    @classmethod
+    def summarize(cls, trace, app: dict[str, Any], end_s: float) -> dict[str, Any]:
+        """The app's metrics from the trace alone (:func:`.metrics.summarize`)."""
+        return summarize(trace, app, end_s)
 
     def metrics(self, trace, end_s: float) -> dict[str, Any]:
-        self._save_verdicts()  # outputs computed in the loop, off the prepared plan
-        out = smart_home_metrics(self, trace, end_s)
-        out["wall_model_s"] = round(self.model_s, 3)
-        if getattr(self, "unavailable", None):
-            out["unavailable"] = self.unavailable
+        out = type(self).summarize(trace, self.meta, end_s)
+        out["wall_model_s"] = round(self.model_s, 3)  # host time of model work in the loop
         return out
 
 

@@ -18,6 +18,7 @@ Importing this module is light (model cards are read as JSON only).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from simulator.network import shortest_route
@@ -208,3 +209,20 @@ def _check_cycles(stages: list[dict], at: str) -> None:
                 raise SpecError(f"{at}.stages[{j}].trigger: stage cycle: {loop}")
             seen.append(parent)
             current = by_id[parent][1]
+
+
+def chain_graph(chains: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The checked ``chains`` with their graphs (the params are left as they are): each
+    chain's ``by_id`` (id → stage), ``children`` (stage id → the stages it triggers),
+    ``source`` (its sensor or timer stage) and ``priority`` (its QoS class's queue priority)."""
+    out = []
+    for chain in chains:
+        graph = {**chain, "by_id": {s["id"]: s for s in chain["stages"]}, "children": defaultdict(list)}
+        for stage in chain["stages"]:
+            if stage["trigger"] in SOURCE_TRIGGERS:
+                graph["source"] = stage
+            else:
+                graph["children"][stage["trigger"]].append(stage)
+        graph["priority"] = QOS_PRIORITY[chain["qos"]]
+        out.append(graph)
+    return out

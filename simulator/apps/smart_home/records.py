@@ -82,6 +82,18 @@ class PolicyChange(NamedTuple):
     detail: str
 
 
+class PlacedShare(NamedTuple):
+    """What placed request ``request`` (a ``Placed`` record at the same ``t``) was for, chain
+    ``chain`` stage ``stage``, and the energy its compute and transfers drew per device."""
+
+    t: float
+    app: str
+    request: int
+    chain: str
+    stage: str
+    energy_j_by_device: dict[str, float]
+
+
 RECORDS = {
     "home_truth": Truth,
     "chain_stage": ChainStage,
@@ -89,4 +101,5 @@ RECORDS = {
     "deploy_plan": DeployPlan,  # the hub deploys through simulator.deploy
     "policy_change": PolicyChange,
     "placement": Placed,  # a placed stage's request (simulator.placement.runner)
+    "placement_share": PlacedShare,
 }
