@@ -24,7 +24,7 @@ from models.cards import ModelCard
 from simulator.compute import estimate_card
 from simulator.network import route_up_first
 from simulator.placement.layers import LayerTable
-from simulator.profiles import DeviceProfile
+from simulator.profiles import DeviceProfile, link_defaults, load_profile
 
 BOUNDARIES = ("fp32", "int8")
 
@@ -240,7 +240,6 @@ def static_state(
 ) -> State:
     """A state from profiles and link types alone (no simulation): ``devices`` name → profile
     name, ``links`` ``(name, type, a, b, overrides)`` over ``simulator/profiles/links.yaml``."""
-    from simulator.profiles import link_defaults, load_profile
 
     soc = state_of_charge or {}
     statuses = {}

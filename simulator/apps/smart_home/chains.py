@@ -19,9 +19,12 @@ Importing this module is light (model cards are read as JSON only).
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
+from models.cards import available, find_card  # JSON only: light
 from simulator.network import shortest_route
+from simulator.placement import check_placement, layer_table
 from simulator.validate import Field, ListOf, SpecError, check_file
 
 QOS_CLASSES = ("security", "health", "voice", "media")
@@ -73,8 +76,6 @@ def check_chains(
 ) -> list[dict[str, Any]]:
     """Validate ``raw`` chains (``where`` is ``apps[i].params.chains``) against the scenario's
     ``devices`` (name → kind) and ``links`` (pairs); return them normalised."""
-    from models.cards import available, find_card  # JSON only: light
-
     chains = check_file(ListOf(CHAIN_SCHEMA), raw, file, where)
     names: set[str] = set()
     models = available()
@@ -171,10 +172,6 @@ def _check_stage_task(stage: dict, here: str, models: dict[str, list[str]], find
 
 def _check_stage_placement(stage: dict, here: str, devices: dict[str, str], file: str, where: str) -> None:
     """Validate a stage's ``placement`` (:func:`simulator.placement.check_placement`) in place."""
-    from pathlib import Path
-
-    from simulator.placement import check_placement, layer_table
-
     if stage["model"] is None:
         raise SpecError(f"{here}.placement: only a model stage can be placed (this stage is an action)")
     if stage["trigger"] == "timer":
