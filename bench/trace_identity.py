@@ -1,11 +1,15 @@
-"""Are two runs identical? Compares two traces record by record and two summaries key by key
-(``wall_*`` keys aside: host time differs between runs), printing the first difference.
+"""Are two runs the same? Compares two saved traces record by record and their summaries
+key by key (every ``wall_*`` key left out: host time differs between runs).
 
-    python bench/trace_identity.py RUN_A RUN_B        # folders with summary.json + trace.jsonl.gz
-    python bench/trace_identity.py A.jsonl.gz B.jsonl.gz
+    python bench/trace_identity.py REF_DIR NEW_DIR          # folders with trace.jsonl.gz + summary.json
+    python bench/trace_identity.py REF.jsonl.gz NEW.jsonl.gz  # two traces only
 
-Exit 0 when identical, 1 at the first difference. The meta is compared too, except keys
-that only one side has (a newer trace may carry more meta) and ``end`` (wall time).
+Prints the first differing record (its line number and both sides), the meta fields the new
+trace gained (allowed: a meta may grow) or changed/lost (a difference), and every summary
+key that differs. Records of a kind the reference never has are new kinds (allowed: an app
+may record more); they are counted, left out of the record comparison, and the summary's
+``trace_records`` may differ by exactly their number. Exit 0 when identical, 1 on a
+difference, 2 on a missing or unreadable file.
 """
 
 from __future__ import annotations
@@ -14,75 +18,145 @@ import gzip
 import json
 import sys
 from pathlib import Path
+from typing import Any
+
+TRACE_NAME = "trace.jsonl.gz"
+SUMMARY_NAME = "summary.json"
 
 
-def _rows(path: Path):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        header = json.loads(f.readline())
-        yield header
-        for line in f:
-            yield json.loads(line)
+def _lines(path: Path):
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        yield from handle
 
 
-def compare_traces(a: Path, b: Path) -> str | None:
-    rows_a, rows_b = _rows(a), _rows(b)
-    meta_a, meta_b = next(rows_a)["meta"], next(rows_b)["meta"]
-    for key in sorted(set(meta_a) & set(meta_b) - {"end"}):
-        if key == "apps":
-            apps_a = [{k: v for k, v in x.items() if k in ("type", "name")} for x in meta_a[key]]
-            apps_b = [{k: v for k, v in x.items() if k in ("type", "name")} for x in meta_b[key]]
-            if apps_a != apps_b:
-                return f"meta.apps differ: {apps_a} vs {apps_b}"
-        elif meta_a[key] != meta_b[key]:
-            return f"meta.{key} differs: {meta_a[key]!r} vs {meta_b[key]!r}"
-    n = 0
-    for n, (ra, rb) in enumerate(zip(rows_a, rows_b, strict=False), start=1):
-        if ra != rb:
-            return f"record {n} differs:\n  {ra}\n  {rb}"
-    rest_a, rest_b = sum(1 for _ in rows_a), sum(1 for _ in rows_b)
-    if rest_a or rest_b:
-        return f"lengths differ after {n} records: {rest_a} more in A, {rest_b} more in B"
-    return None
-
-
-def _flat(value, prefix=""):
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a.b[0].c": leaf}`` for every leaf of a JSON value."""
     if isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _flat(inner, f"{prefix}{key}.")
-    else:
-        yield prefix.rstrip("."), value
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out or {prefix: {}}
+    if isinstance(value, list):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_flatten(item, f"{prefix}[{i}]"))
+        return out or {prefix: []}
+    return {prefix: value}
 
 
 def _is_wall(key: str) -> bool:
-    return any(part.startswith("wall_") for part in key.split("."))
+    return any(part.split("[")[0].startswith("wall_") for part in key.split("."))
 
 
-def compare_summaries(a: dict, b: dict) -> str | None:
-    flat_a = {k: v for k, v in _flat(a) if not _is_wall(k)}
-    flat_b = {k: v for k, v in _flat(b) if not _is_wall(k)}
-    for key in sorted(set(flat_a) | set(flat_b)):
-        if flat_a.get(key, "<missing>") != flat_b.get(key, "<missing>"):
-            return f"summary {key}: {flat_a.get(key, '<missing>')!r} vs {flat_b.get(key, '<missing>')!r}"
-    return None
+def compare_meta(ref: dict, new: dict) -> tuple[list[str], list[str]]:
+    """(fields the new meta gained, fields changed or lost)."""
+    a, b = _flatten(ref), _flatten(new)
+    known = {key[:i] for key in a for i in range(len(key) + 1) if i == len(key) or key[i] in ".["}
+    gained = set()
+    for key in b:
+        if key in a:
+            continue
+        cut = next(
+            (i for i in range(len(key) + 1) if (i == len(key) or key[i] in ".[") and key[:i] not in known),
+            len(key),
+        )
+        gained.add(key[:cut])
+    gained = sorted(gained)
+    changed = [f"{k}: {a[k]!r} → {b.get(k, '(missing)')!r}" for k in a if b.get(k, object()) != a[k]]
+    return gained, changed
+
+
+def _kinds(path: Path) -> set[str]:
+    lines = _lines(path)
+    next(lines)
+    return {json.loads(line)[0] for line in lines}
+
+
+def compare_traces(ref: Path, new: Path) -> tuple[list[str], int]:
+    """Differences between two traces (empty when the records are identical) and the number
+    of records of new kinds in ``new``."""
+    problems: list[str] = []
+    known = _kinds(ref)
+    added: dict[str, int] = {}
+
+    def old_kinds(lines):
+        for line in lines:
+            kind = json.loads(line)[0]
+            if kind in known:
+                yield line
+            else:
+                added[kind] = added.get(kind, 0) + 1
+
+    ref_lines, new_lines = _lines(ref), _lines(new)
+    ref_head, new_head = json.loads(next(ref_lines)), json.loads(next(new_lines))
+    gained, changed = compare_meta(ref_head.get("meta", {}), new_head.get("meta", {}))
+    if gained:
+        print(
+            f"meta gained {len(gained)} field(s): {', '.join(gained[:12])}{' …' if len(gained) > 12 else ''}"
+        )
+    problems += [f"meta {c}" for c in changed[:10]]
+    if ref_head.get("format") != new_head.get("format"):
+        problems.append(f"format {ref_head.get('format')!r} → {new_head.get('format')!r}")
+    n = 0
+    sentinel = object()
+    new_lines = old_kinds(new_lines)
+    while True:
+        a, b = next(ref_lines, sentinel), next(new_lines, sentinel)
+        if a is sentinel and b is sentinel:
+            break
+        n += 1
+        if a is sentinel or b is sentinel or json.loads(a) != json.loads(b):
+            problems.append(
+                f"record {n} differs:\n  ref: {'(end of trace)' if a is sentinel else a.strip()}\n"
+                f"  new: {'(end of trace)' if b is sentinel else b.strip()}"
+            )
+            break
+    for _ in new_lines:  # count the new kinds to the end
+        pass
+    print(f"records compared: {n}")
+    if added:
+        print(f"new record kinds (left out): {', '.join(f'{k} ×{v}' for k, v in sorted(added.items()))}")
+    return problems, sum(added.values())
+
+
+def compare_summaries(ref: Path, new: Path, added_records: int = 0) -> list[str]:
+    """Summary keys whose values differ (``wall_*`` keys left out; ``trace_records`` may be
+    larger by ``added_records``, the records of new kinds)."""
+    a = {k: v for k, v in _flatten(json.loads(ref.read_text())).items() if not _is_wall(k)}
+    b = {k: v for k, v in _flatten(json.loads(new.read_text())).items() if not _is_wall(k)}
+    if added_records and isinstance(a.get("trace_records"), int):
+        a["trace_records"] += added_records
+        print(f"trace_records: {a['trace_records'] - added_records} + {added_records} of new kinds")
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key, "(missing)") != b.get(key, "(missing)"):
+            out.append(f"summary {key}: {a.get(key, '(missing)')!r} → {b.get(key, '(missing)')!r}")
+    print(f"summary keys compared: {len(a)}")
+    return out
 
 
 def main(argv: list[str]) -> int:
-    a, b = Path(argv[0]), Path(argv[1])
-    problems = []
-    if a.is_dir():
-        problems.append(compare_traces(a / "trace.jsonl.gz", b / "trace.jsonl.gz"))
-        summary_b = b / "summary.json" if (b / "summary.json").exists() else b / "summary.rebuilt.json"
-        problems.append(
-            compare_summaries(json.loads((a / "summary.json").read_text()), json.loads(summary_b.read_text()))
-        )
-    else:
-        problems.append(compare_traces(a, b))
-    problems = [p for p in problems if p]
-    for problem in problems:
+    if len(argv) != 2:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    ref, new = (Path(p) for p in argv)
+    pairs = [(ref, new)] if ref.is_file() else [(ref / TRACE_NAME, new / TRACE_NAME)]
+    summaries = None if ref.is_file() else (ref / SUMMARY_NAME, new / SUMMARY_NAME)
+    for path in [*pairs[0], *(summaries or ())]:
+        if not path.is_file():
+            print(f"{path}: no such file", file=sys.stderr)
+            return 2
+    try:
+        problems, added = compare_traces(*pairs[0])
+        if summaries:
+            problems += compare_summaries(*summaries, added_records=added)
+    except (OSError, ValueError, StopIteration) as exc:
+        print(f"cannot read: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems[:30]:
         print(problem)
-    if not problems:
-        records = sum(1 for _ in _rows(a / "trace.jsonl.gz" if a.is_dir() else a)) - 1
-        print(f"identical: {records} records" + (" and the summary (wall_* aside)" if a.is_dir() else ""))
+    print("IDENTICAL" if not problems else f"DIFFERENT ({len(problems)} difference(s))")
     return 1 if problems else 0
 
 

@@ -5,7 +5,9 @@ summary TRACE``, sweeps and the GUI all call it. The device table reads the trac
 (first battery sample, inference records) and the gauges the engine wrote into
 ``meta["end"]`` when the run stopped (state of charge, energy meter, on/off: the battery
 model's state is not replayed from records); every app's metrics come from its
-``summarize(trace, app, end_s)``.
+``summarize(trace, app, end_s)``. A live run adds what only the host knows: an app's
+``metrics`` is its ``summarize`` plus ``wall_*`` keys (host time), which a rebuilt summary
+lacks and comparisons leave out.
 
 :func:`write_run` is the one way a run reaches disk (CLI ``run``, sweep workers, the GUI's
 background runs): ``summary.json`` and ``trace.jsonl.gz`` staged in the parent folder and
@@ -34,7 +36,7 @@ class SummaryError(ValueError):
 
 def summarize_trace(trace: Trace, live_apps: dict[str, App] | None = None) -> dict[str, Any]:
     """The summary of a run from its trace (see the module docstring). ``live_apps`` (name →
-    app) lets an app that has no ``summarize`` yet give its metrics from the live object."""
+    app, in a live run) add each app's host-time ``wall_*`` keys through its ``metrics``."""
     end = trace.meta.get("end")
     if not isinstance(end, dict) or not isinstance(end.get("devices"), dict):
         raise SummaryError(
@@ -73,7 +75,7 @@ def summarize_trace(trace: Trace, live_apps: dict[str, App] | None = None) -> di
     for entry in trace.meta.get("apps") or []:
         name = entry["name"]
         live = (live_apps or {}).get(name)
-        if live is not None and type(live).summarize.__func__ is App.summarize.__func__:
+        if live is not None:  # summarize plus the host's own measures (wall_* keys)
             summary[name] = live.metrics(trace, end_s)
             continue
         cls = app_class(entry["type"])
