@@ -360,6 +360,16 @@ def step_card(costs: dict, step: str) -> ModelCard:
     )
 
 
+def plain_scoring_card(costs: dict) -> ModelCard:
+    """A card for scoring plaintext features (the comparison): one MAC per weight."""
+    card = step_card(costs, "evaluate")
+    card.variant, card.task = "plain", "plaintext scoring of the ECG rhythm risk"
+    card.macs, card.params = len(FEATURES), len(FEATURES) + 1
+    card.bytes = card.peak_activation_bytes = 8 * (len(FEATURES) + 1)
+    card.recipe, card.privacy_level, card.extra = "logistic regression, float64", "cloud-plaintext", {}
+    return card
+
+
 def load_artifacts(root: Path = HE_DIR) -> tuple[RiskModel, dict, dict]:
     """``(model, model file, calibration by degree)``; ValueError naming the missing file."""
     model_path, costs_path = Path(root) / "risk_model.json", Path(root) / "costs.json"
