@@ -270,8 +270,9 @@ def test_join_events_need_a_known_device():
 
 
 def test_a_format_1_trace_still_opens_and_an_unknown_format_is_named(tmp_path):
-    old = Trace.load(DATA / "health_reference_trace.jsonl.gz")  # written as hometwin-trace/1
-    with gzip.open(DATA / "health_reference_trace.jsonl.gz", "rt") as f:
+    # the shipped day as stored before the app contract (the 4-class verifier), format 1
+    old = Trace.load(DATA / "health_format1_trace.jsonl.gz")
+    with gzip.open(DATA / "health_format1_trace.jsonl.gz", "rt") as f:
         assert json.loads(f.readline())["format"] == "hometwin-trace/1"
     escalations = old.of(Escalation)
     assert escalations and {r.app for r in escalations} == {"health"}

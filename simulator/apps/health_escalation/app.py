@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from models.data import wearer
-from models.data.ecg import CLASSES as ECG_CLASSES
+from models.data.ecg import ESCALATED
 from simulator.apps.base import App
 from simulator.apps.health_escalation.metrics import capture_energy_j, health_metrics
 from simulator.apps.health_escalation.records import STAGES, Activity, Episode, Escalation
@@ -66,6 +66,10 @@ PARAMS_SCHEMA: dict[str, Any] = {
     "baseline_low_bpm": Field(float, default=40.0, minimum=0.0),
     "baseline_sustain_s": Field("duration", default=600.0, minimum=0.0),
     "baseline_inactive_accel_g": Field(float, default=0.1, minimum=0.0),
+    # the wearer's premature beats (models.data.wearer.add_ectopy): mean share of sinus beats
+    # replaced by an ectopic event at rest (0 = none), and the share that are ventricular
+    "ectopy_rate": Field(float, default=0.0, minimum=0.0, maximum=0.5),
+    "ectopy_pvc_share": Field(float, default=0.6, minimum=0.0, maximum=1.0),
 }
 EPISODE_SCHEMA = {
     "start": Field("duration", required=True),
@@ -80,11 +84,11 @@ BLOCK_SCHEMA = {
 WATCH_STATE_OF_ACTIVITY = {"sleep": "sleep", "exercise": "workout"}
 
 
-def _verdict(probabilities: list[float]) -> tuple[str, float]:
-    """The verifier's label and p(anomaly) from its class probabilities (mean over strips)."""
-    return ECG_CLASSES[probabilities.index(max(probabilities))], 1.0 - probabilities[
-        ECG_CLASSES.index("normal")
-    ]
+def _verdict(classes: tuple[str, ...], probabilities: list[float]) -> tuple[str, float]:
+    """The verifier's label and p(anomaly) from its class probabilities (mean over strips):
+    p(anomaly) sums the classes that escalate, so premature beats (``ectopy``) are not one."""
+    anomaly = sum(p for c, p in zip(classes, probabilities, strict=True) if c in ESCALATED)
+    return classes[probabilities.index(max(probabilities))], anomaly
 
 
 def _draws(method, *args, chunk: int = 256):
@@ -158,7 +162,12 @@ class HealthEscalation(App):
             specs = wearer.random_episodes(rng, episodes, schedule, duration)
         else:
             specs = [wearer.EpisodeSpec(e["start"], e["duration"], e["kind"]) for e in episodes]
-        return wearer.simulate_day(schedule, specs, duration, rng)
+        day = wearer.simulate_day(schedule, specs, duration, rng)
+        if self.params["ectopy_rate"] > 0:  # its own stream: the rest of the day is unchanged
+            day = wearer.add_ectopy(
+                day, self.params["ectopy_rate"], self.params["ectopy_pvc_share"], self.rng("ectopy")
+            )
+        return day
 
     def start(self) -> None:
         period = self.params["screen_period_s"]
@@ -202,7 +211,8 @@ class HealthEscalation(App):
         return np.stack([wearer.capture_ecg(self.day, t_s + 10.0 * k, rng) for k in range(n)])
 
     def _verify_ecg(self, ecg: np.ndarray) -> tuple[str, float]:
-        return _verdict(self.verifier.predict_proba(ecg[:, None, :]).mean(axis=0).tolist())
+        probabilities = self.verifier.predict_proba(ecg[:, None, :]).mean(axis=0).tolist()
+        return _verdict(self.verifier.classes, probabilities)
 
     def _escalate(self, device: str, stage: str, episode: int, label: str, detail: str = "") -> None:
         """Record an escalation stage (and fire any narration anchored to it)."""
@@ -367,8 +377,10 @@ class HealthEscalation(App):
             return
         explained = label == "tachycardia" and item["accel_g"] >= self.params["exercise_accel_g"]
         episode = item["episode"]
-        if label == "normal" or anomaly_p < self.params["confirm_threshold"] or explained:
+        if label not in ESCALATED or anomaly_p < self.params["confirm_threshold"] or explained:
             why = "exercise explains the rate" if explained else f"p(anomaly) {anomaly_p:.2f}"
+            if label == "ectopy":
+                why = f"premature beats, not an arrhythmia: p(anomaly) {anomaly_p:.2f}"
             self._escalate(self.phone.name, "phone_dismiss", episode, label, why)
             return
         self._escalate(self.phone.name, "phone_confirm", episode, label, f"p(anomaly) {anomaly_p:.2f}")
