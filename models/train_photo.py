@@ -56,22 +56,6 @@ class Recipe:
     seed: int = 0
 
 
-def _attribute_codes(attributes: list[dict[str, str | None]]) -> np.ndarray:
-    """(N, 4) int codes of subject, colour, room, time; -1 where not given."""
-    values = {
-        "subject": photos.SUBJECTS,
-        "colour": tuple(photos.COLOURS),
-        "room": photos.ROOMS,
-        "time": photos.TIMES,
-    }
-    codes = np.full((len(attributes), len(photos.ATTRIBUTES)), -1, np.int64)
-    for i, attrs in enumerate(attributes):
-        for j, name in enumerate(photos.ATTRIBUTES):
-            if attrs.get(name) is not None:
-                codes[i, j] = values[name].index(attrs[name])
-    return codes
-
-
 def _targets(image_codes: torch.Tensor, caption_codes: torch.Tensor) -> torch.Tensor:
     """(B, B) 1 where caption j describes photo i (every attribute it names matches)."""
     named = caption_codes[None, :, :] >= 0
@@ -102,7 +86,7 @@ def fit(recipe: Recipe, log=print) -> tuple[torch.nn.Module, torch.nn.Module, di
     val_masks = [retrieval.relevance(val_scenes, attrs) for _, attrs in val_queries]
     val_bags = photos.tokenize_many([text for text, _ in val_queries])
     log(f"photo encoders: data {x_train.shape} in {time.perf_counter() - t0:.1f}s")
-    image_codes = torch.from_numpy(_attribute_codes([photos.visible(s) for s in scenes]))
+    image_codes = torch.from_numpy(photos.attribute_codes([photos.visible(s) for s in scenes]))
     images, texts = photo.ImageEncoder(), photo.TextEncoder()
     log_scale = torch.nn.Parameter(torch.tensor(np.log(1 / 0.07), dtype=torch.float32))
     params = [*images.parameters(), *texts.parameters(), log_scale]
@@ -117,7 +101,7 @@ def fit(recipe: Recipe, log=print) -> tuple[torch.nn.Module, torch.nn.Module, di
     for epoch in range(recipe.epochs):
         pairs = [photos.caption(s, rng) for s in scenes]
         bags = torch.from_numpy(photos.tokenize_many([text for text, _ in pairs]))
-        caption_codes = torch.from_numpy(_attribute_codes([attrs for _, attrs in pairs]))
+        caption_codes = torch.from_numpy(photos.attribute_codes([attrs for _, attrs in pairs]))
         order = torch.from_numpy(rng.permutation(len(x_train)))
         images.train(), texts.train()
         for step in range(steps_per_epoch):

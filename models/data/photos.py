@@ -207,6 +207,11 @@ def render(scene: Scene, rng: np.random.Generator) -> np.ndarray:
     return _light(img, scene.time, rng).transpose(2, 0, 1).astype(np.float32)
 
 
+def photo_pixels(pixel_seed: int, photo_id: int, scene: Scene) -> np.ndarray:
+    """Photo ``photo_id`` of a gallery drawn from ``pixel_seed``: the same pixels in any order."""
+    return render(scene, np.random.default_rng([pixel_seed, photo_id, 0x9407]))
+
+
 def make_photos(split: str, n: int, seed: int = 0) -> tuple[np.ndarray, list[Scene]]:
     """``n`` photos of random scenes: ``x`` float32 (n, 3, 64, 64) and their scenes."""
     rng = np.random.default_rng([seed, SPLITS[split], 0x9407])
@@ -267,6 +272,19 @@ def caption(scene: Scene, rng: np.random.Generator, held_out: bool = False) -> t
 def matches(scene: Scene, attributes: dict[str, str]) -> bool:
     """Whether a photo of ``scene`` answers a query for ``attributes``."""
     return all(visible(scene).get(name) == value for name, value in attributes.items())
+
+
+def attribute_codes(attributes: list[dict[str, str | None]]) -> np.ndarray:
+    """(N, 4) integer codes of subject, colour, room and time (order of :data:`ATTRIBUTES`);
+    -1 where an attribute is not given: photo ``i`` answers query ``j`` when every code the
+    query gives equals the photo's visible one."""
+    values = {"subject": SUBJECTS, "colour": tuple(COLOURS), "room": ROOMS, "time": TIMES}
+    codes = np.full((len(attributes), len(ATTRIBUTES)), -1, np.int64)
+    for i, attrs in enumerate(attributes):
+        for j, name in enumerate(ATTRIBUTES):
+            if attrs.get(name) is not None:
+                codes[i, j] = values[name].index(attrs[name])
+    return codes
 
 
 def tokenize(text: str) -> np.ndarray:
