@@ -1,6 +1,7 @@
 """Photo search: vector-index libraries side by side, and the phone's cost of a query.
 
-    python bench/photo_search.py [--sizes 10000 100000 1000000] [--queries 200] [--calibrate] [--json]
+    python bench/photo_search.py [--sizes 10000 100000 1000000] [--queries 200] [--ef 64 256]
+                                 [--threads 2] [--all-at-1m] [--calibrate] [--json]
 
 The 10 k vectors are real: our image encoder's embeddings of 10 k rendered photos (held-out
 scenes). Larger sizes are synthetic with the real ones' statistics: k-means centres of the
@@ -8,8 +9,9 @@ real embeddings plus residuals drawn from the real residuals' covariance, re-nor
 (the table prints real vs synthetic nearest-neighbour similarity so the match can be
 checked). Queries are the text encoder's embeddings of held-out phrasings.
 
-Every library gets the same build parameters (M = 16, ef_construction = 100, ef_search = 64,
-inner product on unit vectors, one thread); exact search (numpy) is the reference for the
+Every library gets the same build parameters (M = 16, ef_construction = 100, inner product on
+unit vectors, ``--threads`` to build, one thread to search) and is searched at each
+``--ef`` (64 is the app's default); exact search (numpy) is the reference for the
 index's recall@10. Host query time and memory are measured here; the phone's latency comes
 from ``simulator.compute`` on the phone profile from the distances each query computed
 (usearch's and faiss's own counters) × dimension × the measured graph-walk cost factor.
@@ -45,6 +47,7 @@ from simulator.apps.photo_search.index import IndexSettings, PhotoIndex  # noqa:
 from simulator.profiles import load_profile  # noqa: E402
 
 SETTINGS = IndexSettings()
+BIG = ("exact (numpy)", "usearch f32", "faiss HNSWFlat")
 CACHE = ROOT / "models" / "data" / "cache"
 K = 10
 
@@ -111,8 +114,12 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * 4096
 
 
+BUILD_THREADS = 2  # set by --threads; searches always run on one
+
+
 class Exact:
     name = "exact (numpy)"
+    efs: tuple[int, ...] = ()
 
     def build(self, x):
         self.x = x
@@ -133,7 +140,10 @@ class Usearch:
 
     def build(self, x):
         self.index = PhotoIndex(x.shape[1], IndexSettings(dtype=self.dtype))
-        self.index._hnsw.add(np.arange(len(x)), x, threads=1)
+        self.index._hnsw.add(np.arange(len(x)), x, threads=BUILD_THREADS)
+
+    def set_ef(self, ef: int) -> None:
+        self.index._hnsw.expansion_search = ef
 
     def search(self, q):
         found = self.index._hnsw.search(q, K, threads=1)
@@ -149,12 +159,16 @@ class Faiss:
     def build(self, x):
         import faiss
 
-        faiss.omp_set_num_threads(1)
+        faiss.omp_set_num_threads(BUILD_THREADS)
         self.faiss = faiss
         self.index = faiss.IndexHNSWFlat(x.shape[1], SETTINGS.connectivity, faiss.METRIC_INNER_PRODUCT)
         self.index.hnsw.efConstruction = SETTINGS.expansion_add
         self.index.hnsw.efSearch = SETTINGS.expansion_search
         self.index.add(x)
+        faiss.omp_set_num_threads(1)
+
+    def set_ef(self, ef: int) -> None:
+        self.index.hnsw.efSearch = ef
 
     def search(self, q):
         stats = self.faiss.cvar.hnsw_stats
@@ -174,9 +188,13 @@ class Hnswlib:
 
         self.index = hnswlib.Index("ip", x.shape[1])
         self.index.init_index(len(x), SETTINGS.connectivity, SETTINGS.expansion_add, random_seed=0)
-        self.index.set_num_threads(1)
+        self.index.set_num_threads(BUILD_THREADS)
         self.index.add_items(x, np.arange(len(x)))
+        self.index.set_num_threads(1)
         self.index.set_ef(SETTINGS.expansion_search)
+
+    def set_ef(self, ef: int) -> None:
+        self.index.set_ef(ef)
 
     def search(self, q):
         ids, _ = self.index.knn_query(q[None, :], K)
@@ -188,6 +206,7 @@ class Hnswlib:
 
 class SqliteVec:
     name = "sqlite-vec vec0 (exact)"
+    efs: tuple[int, ...] = ()
 
     def build(self, x):
         import sqlean
@@ -228,12 +247,7 @@ def available(sizes: list[int]) -> list:
 
 
 # ---------------------------------------------------------------- measuring
-def measure(library, x: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> dict:
-    gc.collect()
-    rss0 = _rss_bytes()
-    t0 = time.perf_counter()
-    library.build(x)
-    build_s = time.perf_counter() - t0
+def _queries(library, queries: np.ndarray, truth: np.ndarray) -> tuple[list[float], list[float], list[int]]:
     times, recalls, distances = [], [], []
     for q, right in zip(queries, truth, strict=True):
         start = time.perf_counter()
@@ -241,19 +255,37 @@ def measure(library, x: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> d
         times.append(time.perf_counter() - start)
         recalls.append(len(set(np.asarray(ids).tolist()) & set(right.tolist())) / K)
         distances.append(n_dist)
-    counted = [d for d in distances if d is not None]
-    return {
-        "library": library.name,
-        "n": len(x),
-        "build_s": round(build_s, 2),
-        "memory_mb": round(library.memory() / 2**20, 2),
-        "rss_growth_mb": round((_rss_bytes() - rss0) / 2**20, 1),
-        "query_ms_p50": round(1e3 * statistics.median(times), 4),
-        "recall_at_10": round(float(np.mean(recalls)), 4),
-        "distances_p50": int(np.median(counted)) if counted else None,
-        "distances_p95": int(np.percentile(counted, 95)) if counted else None,
-        "distances": counted,
-    }
+    return times, recalls, [d for d in distances if d is not None]
+
+
+def measure(library, x: np.ndarray, queries: np.ndarray, truth: np.ndarray, efs: list[int]) -> list[dict]:
+    """Build once (``BUILD_THREADS``), then one row per ef_search (one row for exact scans)."""
+    gc.collect()
+    rss0 = _rss_bytes()
+    t0 = time.perf_counter()
+    library.build(x)
+    build_s = time.perf_counter() - t0
+    rows = []
+    for ef in efs if hasattr(library, "set_ef") else [None]:
+        if ef is not None:
+            library.set_ef(ef)
+        times, recalls, counted = _queries(library, queries, truth)
+        rows.append(
+            {
+                "library": library.name,
+                "n": len(x),
+                "ef_search": ef,
+                "build_s": round(build_s, 2),
+                "memory_mb": round(library.memory() / 2**20, 2),
+                "rss_growth_mb": round((_rss_bytes() - rss0) / 2**20, 1),
+                "query_ms_p50": round(1e3 * statistics.median(times), 4),
+                "recall_at_10": round(float(np.mean(recalls)), 4),
+                "distances_p50": int(np.median(counted)) if counted else None,
+                "distances_p95": int(np.percentile(counted, 95)) if counted else None,
+                "distances": counted,
+            }
+        )
+    return rows
 
 
 def phone_latency_ms(
@@ -310,9 +342,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--ef", type=int, nargs="+", default=[64, 256], help="ef_search values (64: the app's)"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="threads for building (searches use one)")
+    parser.add_argument(
+        "--all-at-1m",
+        action="store_true",
+        help="every library above 100 k (default: exact, usearch f32, faiss)",
+    )
     parser.add_argument("--calibrate", action="store_true", help="measure and write index_costs.yaml")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    global BUILD_THREADS
+    BUILD_THREADS = args.threads
     real, queries = real_embeddings(10_000, args.queries)
     if args.calibrate:
         calibration = calibrate(real, synthetic_embeddings(real, 200_000, seed=1), queries[:100])
@@ -334,19 +377,19 @@ def main(argv: list[str] | None = None) -> int:
         x = real[:n] if n <= len(real) else synthetic_embeddings(real, n, seed=3)
         truth = np.stack([Exact.search(type("E", (), {"x": x})(), q)[0] for q in queries])
         for library in libraries:
-            if isinstance(library, SqliteVec) and n > 100_000:
-                continue  # an exact scan in SQL: its 1 M row is the numpy scan's, slower
-            row = measure(library, x, queries, truth)
-            bytes_per_value = 1 if library.name.endswith("i8") else 4
-            if row["distances"]:
-                hnsw = library.name.startswith(("usearch", "faiss"))
-                p50, p95 = phone_latency_ms(
-                    row["distances"], x.shape[1], factor if hnsw else 1.0, bytes_per_value
-                )
-                row["phone_ms_p50"], row["phone_ms_p95"] = round(p50, 3), round(p95, 3)
-            del row["distances"]
-            rows.append(row)
-            print(_line(row), flush=True)
+            if n > 100_000 and not args.all_at_1m and library.name not in BIG:
+                continue  # each 1 M HNSW build takes minutes here; these three answer the question
+            for row in measure(library, x, queries, truth, args.ef):
+                bytes_per_value = 1 if library.name.endswith("i8") else 4
+                if row["distances"]:
+                    hnsw = library.name.startswith(("usearch", "faiss"))
+                    p50, p95 = phone_latency_ms(
+                        row["distances"], x.shape[1], factor if hnsw else 1.0, bytes_per_value
+                    )
+                    row["phone_ms_p50"], row["phone_ms_p95"] = round(p50, 3), round(p95, 3)
+                del row["distances"]
+                rows.append(row)
+                print(_line(row), flush=True)
             library.__dict__.pop("index", None)
             library.__dict__.pop("db", None)
         del x
@@ -362,8 +405,9 @@ def _line(row: dict) -> str:
         else f"{'-':>8} {'-':>8}"
     )
     dist = f"{row['distances_p50']:>8}" if row["distances_p50"] is not None else f"{'-':>8}"
+    ef = "" if row["ef_search"] is None else f"ef={row['ef_search']}"
     return (
-        f"{row['n']:>9} {row['library']:<26} recall@10 {row['recall_at_10']:.4f}  host {row['query_ms_p50']:8.4f} ms"
+        f"{row['n']:>9} {row['library']:<24} {ef:<7} recall@10 {row['recall_at_10']:.4f}  host {row['query_ms_p50']:8.4f} ms"
         f"  mem {row['memory_mb']:8.2f} MB  build {row['build_s']:7.2f} s  dist {dist}  phone p50/p95 {phone} ms"
     )
 

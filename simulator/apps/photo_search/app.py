@@ -197,7 +197,7 @@ class PhotoSearch(App):
         encoder = self.phone.cost(self.image.card, len(batch)).memory_needed_bytes
         self.sim.trace.append(
             IndexBatch(
-                start,
+                self.env.now,
                 self.name,
                 self.phone.name,
                 batch[0],
@@ -207,7 +207,7 @@ class PhotoSearch(App):
                 index_bytes,
                 int(encoder + index_bytes),
                 int(self.phone.profile.memory_bytes),
-                self.env.now,
+                start,
             )
         )
         return True
@@ -242,7 +242,7 @@ class PhotoSearch(App):
         first = found.keys[:RECALL_K].tolist()
         self.sim.trace.append(
             PhotoQuery(
-                start,
+                self.env.now,
                 self.name,
                 query_id,
                 text,
@@ -256,7 +256,7 @@ class PhotoSearch(App):
                 len(exact & set(first)),
                 sum(int(k) in answers for k in tagged),
                 found.distances_computed,
-                self.env.now,
+                start,
             )
         )
         self.fire("query_answered" if len(keys) else "query_empty")

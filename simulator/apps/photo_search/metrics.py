@@ -39,11 +39,12 @@ def _ms(values: list[float], q: float) -> float | None:
 
 def summarize(trace, app: dict[str, Any], end_s: float) -> dict[str, Any]:
     """Photo-search metrics of app ``app`` (its entry in ``trace.meta["apps"]``) by ``end_s``."""
-    name, params = app["name"], app["params"]
-    phone = params["phone"]
+    name, params = app["name"], app.get("params") or {}
+    all_batches = [r for r in trace.of(IndexBatch) if r.app == name]
+    phone = params.get("phone") or (all_batches[0].device if all_batches else "phone")
     taken = [r for r in trace.of(PhotoTaken) if r.app == name and r.t <= end_s]
-    batches = [r for r in trace.of(IndexBatch) if r.app == name and r.end_t <= end_s]
-    queries = [r for r in trace.of(PhotoQuery) if r.app == name and r.end_t <= end_s]
+    batches = [r for r in all_batches if r.t <= end_s]
+    queries = [r for r in trace.of(PhotoQuery) if r.app == name and r.t <= end_s]
     runs = [r for r in trace.of(Inference) if r.device == phone and r.t <= end_s]
     embeds = [r for r in runs if r.model == IMAGE_MODEL]
     inserts = [r for r in runs if r.model == INDEX_MODEL and r.label == "index"]
@@ -57,7 +58,7 @@ def summarize(trace, app: dict[str, Any], end_s: float) -> dict[str, Any]:
         nights[night_of(r.t)]["embed_j"] += r.energy_j
     for r in inserts:
         nights[night_of(r.t)]["index_j"] += r.energy_j
-    size_after = {night_of(b.t): b.index_size for b in batches}
+    size_after = {night_of(b.start_t): b.index_size for b in batches}
     per_night = [
         {
             "night": n,
@@ -71,13 +72,13 @@ def summarize(trace, app: dict[str, Any], end_s: float) -> dict[str, Any]:
     n_embedded = sum(r.n_windows for r in embeds)
     answered = [q for q in queries if q.relevant > 0]
     searchable = [q for q in queries if q.index_size > 0]
-    latency_s = [q.end_t - q.t for q in queries]
+    latency_s = [q.t - q.start_t for q in queries]
     variant = embeds[0].variant if embeds else None
     return {
         "photos_taken": len(taken),
         "photos_indexed": batches[-1].index_size if batches else 0,
         "photos_pending": len(taken) - (batches[-1].index_size if batches else 0),
-        "index_kind": params["index"]["kind"],
+        "index_kind": (params.get("index") or {}).get("kind"),
         "index_memory_mb": round(batches[-1].memory_bytes / 2**20, 3) if batches else 0.0,
         "peak_memory_mb": round(max(b.peak_memory_bytes for b in batches) / 2**20, 3) if batches else 0.0,
         "memory_budget_mb": round(batches[-1].memory_budget_bytes / 2**20, 1) if batches else None,

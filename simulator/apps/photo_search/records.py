@@ -25,7 +25,7 @@ class PhotoTaken(NamedTuple):
 
 class IndexBatch(NamedTuple):
     """The phone embedded ``n_photos`` photos (``first_id``…) and added them to its index
-    from ``t`` to ``end_t``; the index then held ``index_size`` vectors in ``memory_bytes``.
+    from ``start_t`` to ``t`` (recorded when done: the trace is in time order); the index then held ``index_size`` vectors in ``memory_bytes``.
     ``distances``: the insertions' distance computations (what the phone was charged for);
     ``peak_memory_bytes``: encoder weights + the batch's activations + the index, against the
     phone's ``memory_budget_bytes``."""
@@ -40,11 +40,11 @@ class IndexBatch(NamedTuple):
     memory_bytes: int
     peak_memory_bytes: int
     memory_budget_bytes: int
-    end_t: float
+    start_t: float
 
 
 class PhotoQuery(NamedTuple):
-    """The user searched ``text`` at ``t``; the answer was ready at ``end_t`` (text encoder
+    """The user searched ``text`` at ``start_t``; the answer was ready at ``t`` (text encoder
     + index search on the phone's clock). ``results``/``scores``: the top photo ids and
     cosines, space-separated, best first, and ``hit_flags`` one ``1``/``0`` per result (does it
     answer the query: ``wants``, the attributes asked for); ``hits``: how many of the first 10 answer the
@@ -66,7 +66,7 @@ class PhotoQuery(NamedTuple):
     exact_overlap: int
     tag_hits: int
     distances: int
-    end_t: float
+    start_t: float
 
 
 RECORDS: dict[str, type] = {

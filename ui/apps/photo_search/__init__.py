@@ -15,7 +15,7 @@ QUERY_COLOR = "#EE7733"  # orange: the user searched
 def _query_text(r: PhotoQuery) -> str:
     if r.index_size == 0:
         return f"“{r.text}”: empty result (no photo indexed yet)"
-    return f"“{r.text}”: {r.hits}/{min(10, len(r.hit_flags))} answer it, {1e3 * (r.end_t - r.t):.2f} ms on the phone"
+    return f"“{r.text}”: {r.hits}/{min(10, len(r.hit_flags))} answer it, {1e3 * (r.t - r.start_t):.2f} ms on the phone"
 
 
 RECORD_VIEWS = {

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGridLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from models.data import photos
 from simulator.apps.photo_search.metrics import summarize
@@ -78,7 +86,7 @@ class ResultGrid(QWidget):
             return
         cell_w = self.width() / COLUMNS
         p.setFont(theme.font(0.9, bold=True))
-        for i, (image, score, hit, caption) in enumerate(self.items):
+        for i, (image, score, hit, _room) in enumerate(self.items):
             row, col = divmod(i, COLUMNS)
             x = col * cell_w + (cell_w - THUMB_PX) / 2
             y = row * (THUMB_PX + 34) + 6
@@ -89,7 +97,7 @@ class ResultGrid(QWidget):
             p.drawText(
                 QRectF(col * cell_w, y + THUMB_PX + 4, cell_w, 22),
                 Qt.AlignmentFlag.AlignCenter,
-                f"#{i + 1}  {score:.2f}  {caption}",
+                f"#{i + 1}  {score:.2f}",
             )
 
 
@@ -236,6 +244,7 @@ class PhotoSearchPanel(QWidget):
             ["night", "photos embedded", "embed energy", "index energy", "index size"]
         )
         self.nights.verticalHeader().setVisible(False)
+        self.nights.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.nights.setMaximumHeight(130)
         self.nights.setToolTip("Per night on the charger: energy from the phone's own Inference records")
         layout.addWidget(self.nights)
@@ -263,7 +272,7 @@ class PhotoSearchPanel(QWidget):
         self._show_query(queries.last_at(t), taken_records)
         self.growth.set_data(
             [r.taken_s for r in taken_records],
-            [(b.end_t, b.index_size) for b in batches.until(t)],
+            [(b.t, b.index_size) for b in batches.until(t)],
             session.duration_s,
             t,
         )
@@ -276,7 +285,10 @@ class PhotoSearchPanel(QWidget):
         self.sublabels["photos_indexed"].setText(f"of {summary['photos_taken']:,} taken")
         tags = summary.get("tag_recall_at_10")
         self.sublabels["recall_at_10"].setText("tag search –" if tags is None else f"tag search {tags:.2f}")
-        self.sublabels["index_recall_at_10"].setText(f"{summary.get('index_kind', '')} vs exact")
+        kind = summary.get("index_kind")
+        self.sublabels["index_recall_at_10"].setText(
+            f"{kind.upper()} vs exact" if kind else "vs exact search"
+        )
         self.sublabels["query_p95_ms"].setText(f"{summary['queries']} queries")
         ok = summary.get("bytes_off_device") == 0
         self.monitors["bytes_off_device"].setStyleSheet(f"color: {HIT_COLOR if ok else '#CC3311'}")
@@ -291,9 +303,9 @@ class PhotoSearchPanel(QWidget):
             self.results.set_items([], "the user has not searched yet")
             return
         self.query.setText(f"“{query.text}”")
-        latency = 1e3 * (query.end_t - query.t)
+        latency = 1e3 * (query.t - query.start_t)
         self.wants.setText(
-            f"{theme.format_time(query.t)} · asks for {query.wants.replace(' ', ', ')} · {query.hits} of the top"
+            f"{theme.format_time(query.start_t)} · asks for {query.wants.replace(' ', ', ')} · {query.hits} of the top"
             f" {min(10, len(query.hit_flags))} answer it ({query.relevant:,} photos would) · {latency:.2f} ms on the phone"
         )
         if query.index_size == 0:
