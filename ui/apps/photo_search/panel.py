@@ -14,9 +14,11 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
+    QFrame,
     QGridLayout,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -33,7 +35,7 @@ HIT_COLOR = "#228833"  # green: the photo answers the query
 MISS_COLOR = "#BBBBBB"  # grey: it does not
 INDEXED_COLOR = "#4477AA"  # blue: photos in the index
 TAKEN_COLOR = "#999999"  # grey: photos taken (the gap is waiting for the charger)
-THUMB_PX = 84
+THUMB_PX = 72
 COLUMNS = 5
 
 
@@ -66,7 +68,7 @@ class ResultGrid(QWidget):
         super().__init__(parent)
         self.items: list[tuple[QImage, float, bool, str]] = []
         self.message = "no search yet"
-        self.setMinimumHeight(2 * (THUMB_PX + 34))
+        self.setFixedHeight(2 * (THUMB_PX + 28) + 8)  # the two rows of thumbnails never squeeze
         self.setMinimumWidth(COLUMNS * (THUMB_PX + 10))
         self.setToolTip(
             "The phone's top results: cosine similarity under each; green frame = answers the query"
@@ -89,7 +91,7 @@ class ResultGrid(QWidget):
         for i, (image, score, hit, _room) in enumerate(self.items):
             row, col = divmod(i, COLUMNS)
             x = col * cell_w + (cell_w - THUMB_PX) / 2
-            y = row * (THUMB_PX + 34) + 6
+            y = row * (THUMB_PX + 28) + 6
             p.setPen(QPen(QColor(HIT_COLOR if hit else MISS_COLOR), 5))
             p.drawRect(QRectF(x - 3, y - 3, THUMB_PX + 6, THUMB_PX + 6))
             p.drawImage(QPointF(x, y), image)
@@ -110,7 +112,7 @@ class GrowthChart(QWidget):
         self.batches: list[tuple[float, int]] = []
         self.duration_s = 1.0
         self.t = 0.0
-        self.setMinimumHeight(110)
+        self.setMinimumHeight(90)
         self.setToolTip(
             "Grey: photos taken (the library counts from the start). Blue: photos in the index;"
             " it grows in steps while the phone charges. Orange: playhead."
@@ -203,7 +205,17 @@ class PhotoSearchPanel(QWidget):
         self.app = ""
         self._key: tuple | None = None
         self._thumbs: dict[int, QImage] = {}
-        layout = QVBoxLayout(self)
+        # the content scrolls when the dock is shorter than it, instead of overlapping
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumHeight(470)  # monitors, the query and both rows of results without scrolling
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer.addWidget(scroll)
+        content = QWidget()
+        scroll.setWidget(content)
+        layout = QVBoxLayout(content)
         title = QLabel("Photo search on the phone")
         title.setFont(theme.font(1.3, bold=True))
         layout.addWidget(title)
@@ -245,7 +257,7 @@ class PhotoSearchPanel(QWidget):
         )
         self.nights.verticalHeader().setVisible(False)
         self.nights.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.nights.setMaximumHeight(130)
+        self.nights.setMaximumHeight(100)
         self.nights.setToolTip("Per night on the charger: energy from the phone's own Inference records")
         layout.addWidget(self.nights)
         layout.addStretch(1)
