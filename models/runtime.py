@@ -72,6 +72,11 @@ class Predictor:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, computed in chunks of :data:`CHUNK` samples."""
+        logits = self.outputs(x)
+        return _softmax(logits) if len(logits) else logits.astype(np.float32)
+
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """The model's raw outputs (no softmax), in chunks: what an embedding model returns."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         if x.shape[1:] != self.input_shape:
             raise ValueError(
@@ -79,8 +84,7 @@ class Predictor:
             )
         if len(x) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        parts = [self._logits(x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)]
-        return _softmax(np.concatenate(parts))
+        return np.concatenate([self._logits(x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Index of the most probable class for each sample."""
