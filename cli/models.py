@@ -102,14 +102,18 @@ def cmd_models(args) -> int:
         return 0
     header = (
         f"{'model':<16} {'variant':<15} {'prec':<6} {'params':>8} {'MACs':>11} {'bytes':>9} "
-        f"{'acc':>7} {'b1 ms':>8} {'b64 ms':>8}  devices"
+        f"{'acc':>7} {'b1 ms':>8} {'b64 ms':>8} {'0-MACs':>6}  devices"
     )
     print(header)
     print("-" * len(header))
     for c in cards:
+        # dynamic sparsity: the share of MACs on exact-zero activations (skippable, no accuracy change)
+        measured = (c.extra or {}).get("dynamic_sparsity")
+        zero_macs = f"{measured['macs_skippable']:.0%}" if measured else "-"
         print(
             f"{c.model:<16} {c.variant:<15} {c.precision:<6} {c.params:>8} {c.macs:>11} {c.bytes:>9} "
-            f"{c.accuracy:>7.4f} {c.latency_ms_b1:>8.3f} {c.latency_ms_b64:>8.3f}  {','.join(c.devices_fit) or '-'}"
+            f"{c.accuracy:>7.4f} {c.latency_ms_b1:>8.3f} {c.latency_ms_b64:>8.3f} {zero_macs:>6}  "
+            f"{','.join(c.devices_fit) or '-'}"
         )
     return 0
 

@@ -39,7 +39,7 @@ class LeaderboardView(QWidget):
         top_title.setFont(theme.font(1.05, bold=True))
         layout.addWidget(top_title)
         self.top3 = make_table(["device", "1st", "2nd", "3rd"])
-        self.top3.setMinimumHeight(30 + 28 * 9)
+        self.top3.setMinimumHeight(40 + 28 * 10)
         layout.addWidget(self.top3)
         all_title = QLabel("Every variant × device (click a header to sort; * = below 99 % of FP32 accuracy)")
         all_title.setFont(theme.font(1.05, bold=True))
@@ -82,7 +82,7 @@ class LeaderboardView(QWidget):
         tops = []
         for d in devices:
             top = [t for t in self.board.get("top3", {}).get(d, []) if (t["model"], t["variant"]) in shown]
-            cells = [Cell(f"{t['model']}:{t['variant']}  {t['score']:.1f}", t["score"]) for t in top]
+            cells = [Cell(f"{t['model']}:{t['variant']}  {t['score']:.1f}") for t in top]
             tops.append([Cell(d), *cells, *[Cell("-")] * (3 - len(cells))])
         fill(self.top3, tops)
         if device == ALL:
