@@ -83,7 +83,7 @@ def main() -> int:
             f"\nidle (no recipe), 3 s: stall p99 {window.probe.p99_ms():.1f} ms, max {window.probe.max_ms():.1f} ms"
         )
         print(
-            f"\n{'recipe':<12} {'variant':<12} {'wall s':>7} {'stall p99 ms':>13} {'max ms':>7} {'ticks':>6}  acc fp32 -> variant, bytes"
+            f"\n{'recipe':<12} {'variant':<12} {'wall s':>7} {'stall p99 ms':>13} {'max ms':>7} {'ticks':>6} {'show ms':>8}  acc fp32 -> variant, bytes"
         )
         for recipe, knobs in RUNS:
             window.select(args.model, recipe)
@@ -99,7 +99,7 @@ def main() -> int:
             after = result["after"]
             print(
                 f"{recipe:<12} {result['variant']:<12} {wall:>7.1f} {stall['p99_ms']:>13.1f} {stall['max_ms']:>7.1f} "
-                f"{stall['ticks']:>6}  {result['before_accuracy']:.4f} -> {after['accuracy']:.4f}, "
+                f"{stall['ticks']:>6} {stall['show_result_ms']:>8.0f}  {result['before_accuracy']:.4f} -> {after['accuracy']:.4f}, "
                 f"{result['before']['bytes']:,} -> {after['bytes']:,} B"
             )
             if recipe == "ptq-minmax":
@@ -118,6 +118,15 @@ def main() -> int:
         cards = [c for c in list_cards(root) if c.model == args.model]
         print(f"\n{len(cards)} cards of {args.model} in the lab's artifacts folder after the runs")
         window.close()
+    # "use in a scenario" reads the committed artifacts (scenarios load models from there)
+    # and writes nothing: the what-if edit is staged, not run
+    window = LabWindow()
+    window.select(args.model)
+    window.make_variants()
+    print(f"\nuse in a scenario: {window.use_in_scenario(args.model, 'ptq-minmax')}")
+    shoot(window.main_window, "lab_use_in_scenario.png")
+    window.main_window.close()
+    window.close()
     return 0
 
 

@@ -340,7 +340,7 @@ class TimelineView(QWidget):
         p.fillRect(QRectF(0, 0, self.width(), 16), QColor(theme.PANEL_BACKGROUND))
         p.setPen(QColor(theme.MUTED_TEXT))
         step = clock_step(self.window_s / 6)
-        tick = (t0 // step + 1) * step
+        tick = max(t0 // step + 1, 0) * step  # no ticks before t = 0 (they all read 00:00:00)
         while tick < t1:
             x = self._x(tick, t0)
             p.drawLine(QPointF(x, 12), QPointF(x, 16))

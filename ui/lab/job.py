@@ -37,6 +37,9 @@ class RecipeJob(QObject):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
         self.last_traceback = ""
+        # processes that reported and are exiting (torch teardown takes seconds): reaped by
+        # the poll timer, never joined while the GUI waits
+        self._exiting: list[multiprocessing.process.BaseProcess] = []
 
     @property
     def running(self) -> bool:
@@ -61,7 +64,10 @@ class RecipeJob(QObject):
         if not self.running:
             return
         self._process.terminate()
-        self._process.join(5)
+        self._process.join(1)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(1)
         self._cleanup()
         self.cancelled.emit()
 
@@ -74,6 +80,9 @@ class RecipeJob(QObject):
         return not self.running
 
     def _poll(self) -> None:
+        self._exiting = [p for p in self._exiting if p.is_alive() or p.join(0)]
+        if not self._exiting and self._process is None:
+            self._timer.stop()
         while self._queue is not None:
             try:
                 message = self._queue.get_nowait()
@@ -98,11 +107,12 @@ class RecipeJob(QObject):
 
     def _finish(self) -> None:
         if self._process is not None:
-            self._process.join(5)
+            self._exiting.append(self._process)
         self._cleanup()
 
     def _cleanup(self) -> None:
-        self._timer.stop()
+        if not self._exiting:
+            self._timer.stop()
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
         self._process, self._queue, self._staging = None, None, None

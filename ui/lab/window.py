@@ -6,6 +6,7 @@ device and the leaderboard on the right. A recipe runs in a spawned process
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -305,7 +306,7 @@ class LabWindow(QMainWindow):
         )
 
     def _on_finished(self, result: dict) -> None:
-        self._end_run()
+        started = time.perf_counter()
         self.last_result = result
         self.progress.setValue(PROGRESS_STEPS)
         before, after = ModelCard.from_dict(result["before"]), ModelCard.from_dict(result["after"])
@@ -323,6 +324,8 @@ class LabWindow(QMainWindow):
             self._show_sensitivity(after)
         self.leaderboard.reload()
         self.tabs.setCurrentIndex(0)
+        self._end_run()  # the probe covers showing the result too
+        self.last_stall["show_result_ms"] = 1000 * (time.perf_counter() - started)
 
     def _on_failed(self, message: str) -> None:
         self._end_run()
