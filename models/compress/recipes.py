@@ -267,7 +267,9 @@ def mixed_recipe(
         quantized = quantize_excluding([s.node for s in keep])
         kept = ",".join(s.layer for s in keep) or "none"
         recipe = (
-            f"mixed: ptq-static {method} {calib_desc}; FP32 kept for {kept} (leave-one-out KL sensitivity)"
+            f"mixed: ptq-static {method} {calib_desc}; FP32 kept for {kept} "
+            + ("(chosen by hand from" if fp32_layers.strip() else "(by")
+            + " leave-one-out KL sensitivity)"
         )
         extra = {
             "sensitivity": [
