@@ -115,3 +115,23 @@ def test_compress_bad_knob_exits_2_and_writes_nothing(tmp_path, capsys, argv, me
     assert cli_main(["compress", "hr_screener", *argv, "--artifacts", str(root)]) == 2
     assert message in capsys.readouterr().err
     assert sorted(p.name for p in (root / "hr_screener").iterdir()) == before
+
+
+def test_score_loads_no_model_runtime(cards_root):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; from cli.core import main; main(['score', '--json', '--artifacts', sys.argv[1]]); "
+        "print(sorted(m for m in ('torch', 'onnxruntime', 'PySide6') if m in sys.modules), file=sys.stderr)"
+    )
+    root_dir = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(cards_root)],
+        capture_output=True,
+        text=True,
+        cwd=root_dir,
+        check=True,
+    )
+    assert done.stderr.strip().splitlines()[-1] == "[]"
