@@ -39,7 +39,6 @@ class LeaderboardView(QWidget):
         top_title.setFont(theme.font(1.05, bold=True))
         layout.addWidget(top_title)
         self.top3 = make_table(["device", "1st", "2nd", "3rd"])
-        self.top3.setMinimumHeight(40 + 28 * 10)
         layout.addWidget(self.top3)
         all_title = QLabel("Every variant × device (click a header to sort; * = below 99 % of FP32 accuracy)")
         all_title.setFont(theme.font(1.05, bold=True))
@@ -85,6 +84,8 @@ class LeaderboardView(QWidget):
             cells = [Cell(f"{t['model']}:{t['variant']}  {t['score']:.1f}") for t in top]
             tops.append([Cell(d), *cells, *[Cell("-")] * (3 - len(cells))])
         fill(self.top3, tops)
+        rows_height = sum(self.top3.rowHeight(i) for i in range(self.top3.rowCount()))
+        self.top3.setFixedHeight(self.top3.horizontalHeader().height() + rows_height + 4)
         if device == ALL:
             self._fill_matrix(rows, devices)
         else:
