@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cli.core import UserError
-from models.cards import ARTIFACTS_DIR, ModelCard, card_path, list_cards
+from models.cards import ARTIFACTS_DIR, ModelCard, list_cards
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,14 +102,18 @@ def cmd_models(args) -> int:
         return 0
     header = (
         f"{'model':<16} {'variant':<15} {'prec':<6} {'params':>8} {'MACs':>11} {'bytes':>9} "
-        f"{'acc':>7} {'b1 ms':>8} {'b64 ms':>8}  devices"
+        f"{'acc':>7} {'b1 ms':>8} {'b64 ms':>8} {'0-MACs':>6}  devices"
     )
     print(header)
     print("-" * len(header))
     for c in cards:
+        # dynamic sparsity: the share of MACs on exact-zero activations (skippable, no accuracy change)
+        measured = (c.extra or {}).get("dynamic_sparsity")
+        zero_macs = f"{measured['macs_skippable']:.0%}" if measured else "-"
         print(
             f"{c.model:<16} {c.variant:<15} {c.precision:<6} {c.params:>8} {c.macs:>11} {c.bytes:>9} "
-            f"{c.accuracy:>7.4f} {c.latency_ms_b1:>8.3f} {c.latency_ms_b64:>8.3f}  {','.join(c.devices_fit) or '-'}"
+            f"{c.accuracy:>7.4f} {c.latency_ms_b1:>8.3f} {c.latency_ms_b64:>8.3f} {zero_macs:>6}  "
+            f"{','.join(c.devices_fit) or '-'}"
         )
     return 0
 
@@ -235,38 +239,6 @@ def _device_costs(card: ModelCard, device: str) -> tuple[float, float, bool]:
     return cost.latency_s, cost.energy_j, cost.fits_memory
 
 
-def _side_by_side(bench, variant: str, root: Path):
-    """FP32 card, FP32 accuracy, and host latencies of FP32 and the variant timed in alternation."""
-    from models import runtime
-    from models.compress import lab
-    from models.compress.loaders import load_predictor
-
-    runtime.clear_cache()  # the variant was just (re)written
-    after = load_predictor(bench.name, variant, root).predict_proba
-    if card_path(bench.name, "fp32", root).exists():
-        card = ModelCard.load(card_path(bench.name, "fp32", root))
-        before = load_predictor(bench.name, "fp32", root).predict_proba
-    else:  # no fp32 card yet: the torch weights, measured now
-        before = lab.torch_predict(bench.fp32)
-        card = lab.make_card(
-            bench,
-            variant="fp32",
-            float_module=bench.fp32,
-            artifact=bench.artifact_dir / "fp32.pt",
-            runtime="torch",
-            evaluation=lab.evaluate(before, bench, latency=False),
-            recipe="fp32 (no card yet: measured now)",
-            precision_per_layer={},
-        )
-    x = bench.splits.x_test
-    latency = {
-        "b1": lab.paired_latency_ms([before, after], x, 1, 1.5),
-        "b64": lab.paired_latency_ms([before, after], x, 64),
-    }
-    accuracy = lab.evaluate(before, bench, latency=False).accuracy
-    return card, accuracy, latency
-
-
 def _ratio(before: float, after: float, word_less: str, word_more: str) -> str:
     if after <= 0 or before <= 0:
         return "-"
@@ -371,7 +343,8 @@ def format_comparison(c: dict) -> str:
 
 def cmd_compress(args) -> int:
     from models.compress import lab
-    from models.compress.recipes import RECIPES, compress
+    from models.compress.compare import side_by_side
+    from models.compress.recipes import RECIPES, check_options, compress
     from simulator.recommend import devices_that_fit
 
     if args.recipe not in RECIPES:
@@ -386,10 +359,12 @@ def cmd_compress(args) -> int:
             raise UserError(
                 f"{flag} does not apply to recipe {args.recipe!r} (it is for {', '.join(sorted(users))})"
             )
-        choices = RECIPES[args.recipe].options[name].choices
-        if choices and value not in choices:
-            raise UserError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}, got {value!r}")
         options[name] = value
+    try:
+        options = check_options(args.recipe, options)  # a bad knob: exit 2 before anything is written
+    except lab.LabError as error:
+        name, _, problem = str(error).partition(": ")
+        raise UserError(f"--{name.replace('_', '-')} {problem}") from None
     device = args.device or DEFAULT_DEVICE.get(args.model, "phone")
     _check_device(device)
     root = _root(args)
@@ -406,8 +381,8 @@ def cmd_compress(args) -> int:
             variant, card = compress(bench, args.recipe, **options)
         except lab.LabError as error:
             raise UserError(str(error)) from None
-        before_card, before_accuracy, latency = _side_by_side(bench, variant, root)
-    result = comparison(before_card, before_accuracy, card, latency, device)
+        before = side_by_side(bench, variant, root)
+    result = comparison(before.card, before.accuracy, card, before.latency, device)
     print(json.dumps(result, indent=2) if args.json else format_comparison(result))
     return 0
 

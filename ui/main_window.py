@@ -287,8 +287,18 @@ class MainWindow(QMainWindow):
         )
         m.addAction(self.act_projector)
         m.addAction(self._action("Full screen", self._fullscreen, "F11"))
+        self.menuBar().addMenu("&Models").addAction(self._action("Model lab…", self.open_lab, "Ctrl+L"))
         m = self.menuBar().addMenu("&Help")
         m.addAction(self._action("Keyboard shortcuts", self._show_shortcuts, "F1"))
+
+    def open_lab(self):
+        """The model lab window (ui/lab/); its "use in a scenario" opens this window's what-if."""
+        from ui.lab.window import LabWindow
+
+        self.lab_window = LabWindow(main_window=self)
+        self.lab_window.resize(1500, 980)
+        self.lab_window.show()
+        return self.lab_window
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -364,6 +374,7 @@ class MainWindow(QMainWindow):
             self.player.seek(t)
         self.banner.hide()
         meta = session.trace.meta if session is not None else {}
+        self.library.mark_open(meta.get("scenario_file") if session is not None and session.spec else None)
         name = meta.get("scenario") or (session.source_path if session else "")
         self.setWindowTitle(f"HomeTwin — {name}" if name else "HomeTwin")
         if session is not None:
