@@ -275,8 +275,9 @@ class HomeSuggestions(App):
         t_sim = ev["t_s"][mask] - self.data_offset_s
         rows = np.flatnonzero(mask)
         keep = (t_sim >= 0) & (t_sim < self.sim.duration_s)
+        order = np.argsort(t_sim[keep], kind="stable")  # the home's members' moments interleaved
         devices = self.home_devices[index]
-        for row, t in zip(rows[keep], t_sim[keep], strict=True):
+        for row, t in zip(rows[keep][order], t_sim[keep][order], strict=True):
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)
             member = int(ev["member"][row])
