@@ -151,9 +151,12 @@ def compare(seeds: list[int]) -> None:
         rows["each home alone"].append(alone(task, seed))
         rows["most popular"].append(popular(task))
     print(f"\n1. Held-out week, full catalogue ({len(seeds)} seeds, 50 homes, blur 500 m)")
-    print(f"  {'method':<18} {'hit-rate@10':>16} {'NDCG@10':>16}")
+    print(f"  {'method':<18} {'hit-rate@10':>16} {'NDCG@10':>16} {'hit Δ vs popular (paired)':>26}")
+    baseline = [v[0] for v in rows["most popular"]]
     for name, values in rows.items():
-        print(f"  {name:<18} {ci([v[0] for v in values]):>16} {ci([v[1] for v in values]):>16}")
+        paired = [v[0] - b for v, b in zip(values, baseline, strict=True)]
+        delta = ci(paired) if name != "most popular" else "—"
+        print(f"  {name:<18} {ci([v[0] for v in values]):>16} {ci([v[1] for v in values]):>16} {delta:>26}")
 
 
 def cold_start(seeds: list[int]) -> None:

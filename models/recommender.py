@@ -183,7 +183,9 @@ def local_sgd(
 def rank_of(score_rows: np.ndarray, items: np.ndarray) -> np.ndarray:
     """0-based rank of ``items[i]`` in row ``i`` (ties broken against the item)."""
     target = score_rows[np.arange(len(items)), items]
-    return (score_rows >= target[:, None]).sum(1) - 1
+    ranks = (score_rows >= target[:, None]).sum(1) - 1
+    # a non-finite score (a diverged model) ranks last, never first
+    return np.where(np.isfinite(target), ranks, score_rows.shape[1] - 1)
 
 
 def rank_metrics(ranks: np.ndarray, k: int = TOP_K) -> tuple[float, float]:
