@@ -14,7 +14,7 @@ from typing import Any
 from simulator.validate import Field, MapOf, SpecError, check_file, read_yaml
 
 PROFILES_DIR = Path(__file__).resolve().parent
-DEVICE_KINDS = ("watch", "phone", "camera", "speaker", "hub", "cloud")
+DEVICE_KINDS = ("watch", "phone", "camera", "speaker", "hub", "cloud", "car")
 PRECISIONS = ("fp32", "fp16", "int8")
 LINK_TYPES = ("ble", "wifi", "wan")
 
