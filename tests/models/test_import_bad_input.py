@@ -29,7 +29,7 @@ def tiny_classifier(path, op: str = "Softmax", domain: str = "", width: str | in
         ],
     )
     opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(domain, 1)] if domain else [])
-    model = helper.make_model(graph, opset_imports=opsets)
+    model = helper.make_model(graph, opset_imports=opsets, ir_version=10)  # ONNX Runtime 1.31 reads IR ≤ 13
     onnx.save(model, str(path))
     return str(path)
 

@@ -20,12 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from models.data import photos
-from simulator.apps.smart_home import cache as outputs_cache
+from simulator import cache as outputs_cache
 
 DAY_S = 86_400.0
 CHUNK = 1_000  # photos per cached chunk of model outputs
 _ROOT = Path(__file__).resolve().parents[3]
 SOURCES = (_ROOT / "models" / "data" / "photos.py", _ROOT / "models" / "data" / "images.py", Path(__file__))
+
+# the key holds the generators' sources (_sources_fingerprint), so the store needs none
+CACHE = outputs_cache.Store("photo_search")
 
 
 def time_of_day(clock_s: float, infrared: bool) -> str:
@@ -151,6 +154,6 @@ def photo_outputs(predictor, gallery: Gallery, what: str) -> np.ndarray:
             )
             return predictor.outputs(x).astype(np.float32)
 
-        parts.append(outputs_cache.array("photo_search", key, compute))
+        parts.append(CACHE.array(what, key, compute))
     dim = len(card.classes)
     return np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
