@@ -326,6 +326,7 @@ def placeable_stages(path: Path) -> list[tuple[str, int]]:
 def chain_run(path: Path, seed: int, config: dict | None, agent: Path | None = None) -> dict:
     """One night of ``path`` with ``config`` placing every placeable stage (None: as shipped)."""
     from simulator.apps.smart_home import Placed
+    from simulator.apps.smart_home.records import PlacedShare
     from simulator.engine import Simulation
     from simulator.placement.observe import Reward
     from simulator.trace import BatterySample
@@ -341,8 +342,8 @@ def chain_run(path: Path, seed: int, config: dict | None, agent: Path | None = N
     sim = Simulation.from_file(path, seed=seed, overrides=overrides).run()
     summary = sim.summary()
     wall_s = time.perf_counter() - started
-    app = sim.apps[0]
     records = sim.trace.of(Placed)
+    shares = {r.request: r.energy_j_by_device for r in sim.trace.of(PlacedShare)}
     samples: dict[str, tuple[list[float], list[float]]] = {}
     for b in sim.trace.of(BatterySample):
         times, socs = samples.setdefault(b.device, ([], []))
@@ -360,7 +361,7 @@ def chain_run(path: Path, seed: int, config: dict | None, agent: Path | None = N
     other = [r for r in records if r.source not in cameras]
     energy: dict[str, float] = {}
     for r in records:
-        for device, joules in app.placed[r.request][2].items():
+        for device, joules in shares[r.request].items():
             energy[device] = energy.get(device, 0.0) + joules
     chains = summary["home"]["chains"]
     security = [c for c, m in chains.items() if m["qos"] == "security"]

@@ -7,7 +7,7 @@ and the night's wall time cold and warm.
 
 Each comparison runs the shipped scenario twice with one param changed (same seed, same
 ground truth, same inputs), side by side. Prepared inputs and model outputs come from the
-cache (``simulator/apps/smart_home/cache.py``); the wall-time rows run the night once on an
+cache (``simulator/cache.py``); the wall-time rows run the night once on an
 empty cache folder (cold) and once more on it (warm), each in a fresh process.
 ``--quick`` leaves out the wall-time rows and the 20-commands-an-hour voice night.
 """
@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from simulator.apps.smart_home import ChainStage  # noqa: E402
+from simulator.apps.smart_home.table import PUBLISHED, chain_rows  # noqa: E402
 from simulator.engine import Simulation  # noqa: E402
-from ui.tables.smart_home import PUBLISHED, chain_rows  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "smart_home.yaml"
 APP = "home"
@@ -85,14 +85,14 @@ def reindex_night(seed: int | None, triggers: list[float], share: float) -> tupl
     (a fixed offset drawn from 0–1 s before the run began, the same in both runs)."""
     sim = build(seed, reserved_share=share)
     app = sim.apps[0]
-    hub = app.hub
+    hub = app.state.hub
     chain = next(c for c in app.chains if c["name"] == "clip_index")
     card = hub.models["camera_detector"]
     offsets = np.random.default_rng(0).uniform(0.0, 1.0, len(triggers))
 
     def reindex(at_s: float):
         yield sim.env.timeout(max(at_s - sim.env.now, 0.0))
-        yield from app.best_effort_batch(hub, card, REINDEX_FRAMES, chain)
+        yield from app.sensors.best_effort_batch(hub, card, REINDEX_FRAMES, chain)
 
     for t, offset in zip(triggers, offsets, strict=True):
         sim.env.process(reindex(t - offset))

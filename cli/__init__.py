@@ -6,7 +6,7 @@ subcommands; importing it must stay light (no torch): heavy imports go inside th
 
 from __future__ import annotations
 
-COMMAND_MODULES: tuple[str, ...] = ("cli.models", "cli.train", "cli.sweep")
+COMMAND_MODULES: tuple[str, ...] = ("cli.models", "cli.train", "cli.sweep", "cli.lab")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -87,9 +85,9 @@ class ProgressBar:
 
 def print_summary(summary: dict, apps: list[dict] | None = None, mains: set[str] | None = None) -> None:
     """The summary as aligned tables: the devices, then each app's own table
-    (:mod:`ui.tables`, looked up by app type; ``apps`` as in the scenario: type and name).
+    (``simulator/apps/<type>/table.py``; ``apps`` as in the scenario: type and name).
     ``mains``: the devices without a battery (default: guessed from their kind)."""
-    from ui.tables import print_app_tables
+    from simulator.apps import app_tables
 
     print(
         f"\n{summary['scenario']}  (seed {summary['seed']}, {summary['sim_time_s'] / 3600:.1f} h simulated "
@@ -103,11 +101,13 @@ def print_summary(summary: dict, apps: list[dict] | None = None, mains: set[str]
         start = "mains" if on_mains else f"{d['battery_start_pct']:.1f} %"
         end = f"{d['battery_end_pct']:.1f} %" if start != "mains" else "mains"
         print(f"  {name:<10} {start:>13} {end:>11} {energy_text:>12} {d['inferences']:>10}")
-    print_app_tables(summary, apps or [])
+    for line in app_tables(summary, apps or []):
+        print(line)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulator.engine import Simulation
+    from simulator.runs import write_run
 
     scenario = _resolve_scenario(args.scenario)
     sim = Simulation.from_file(scenario, seed=args.seed)  # validates before anything is written
@@ -116,18 +116,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_out_dir(out_dir)  # before the run: a bad --out must not cost a whole run
     progress = ProgressBar(until, enabled=not args.quiet)
     sim.run(until=until, progress=progress)
-    summary = sim.summary()
+    summary = sim.summary()  # also reads the end gauges into the trace's meta
     try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".hometwin-", dir=out_dir.parent))
-        try:
-            (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-            sim.trace.save(staging / "trace.jsonl.gz")
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for item in staging.iterdir():
-                os.replace(item, out_dir / item.name)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        write_run(summary, sim.trace, out_dir)
     except OSError as exc:
         raise UserError(f"--out {out_dir}: cannot write there ({exc.strerror or exc})") from None
     if args.json:
@@ -136,6 +127,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         mains = {name for name, device in sim.devices.items() if device.battery is None}
         print_summary(summary, sim.spec["apps"], mains)
         print(f"\n  wrote {out_dir / 'summary.json'} and {out_dir / 'trace.jsonl.gz'}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from simulator.apps import load_trace
+    from simulator.runs import SummaryError, summarize_trace
+
+    path = Path(args.trace)
+    if path.is_dir():
+        path = path / "trace.jsonl.gz"
+    if not path.is_file():
+        raise UserError(f"{path}: no such trace file")
+    trace = load_trace(path)  # a damaged or foreign file is a TraceError naming it
+    try:
+        summary = summarize_trace(trace)
+    except SummaryError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    out = Path(args.out) if args.out else path.with_name("summary.rebuilt.json")
+    try:
+        out.write_text(json.dumps(summary, indent=2) + "\n")
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        from simulator.trace import DeviceJoined
+
+        mains = {name for name, d in trace.meta.get("devices", {}).items() if d.get("capacity_wh") is None}
+        mains |= {r.device for r in trace.of(DeviceJoined) if r.capacity_wh is None}
+        print_summary(summary, trace.meta.get("apps") or [], mains)
+        print(f"\n  rebuilt from {path}; wrote {out}")
     return 0
 
 
@@ -202,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
+
+    summ = sub.add_parser("summary", help="rebuild a run's summary from its saved trace")
+    summ.add_argument("trace", help="trace.jsonl.gz of a run (or its folder)")
+    summ.add_argument(
+        "--out", default=None, help="where to write it (default summary.rebuilt.json beside the trace)"
+    )
+    summ.add_argument("--json", action="store_true", help="print the summary as JSON")
+    summ.set_defaults(func=cmd_summary)
 
     lst = sub.add_parser("list", help="list the shipped scenarios")
     lst.set_defaults(func=cmd_list)

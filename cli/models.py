@@ -11,6 +11,10 @@ ONNX Runtime load only when a model runs (``models predict``, ``compress``), and
     python main.py models predict ecg_verifier:ptq-entropy --input rec.npy --fs 250
     python main.py compress camera_detector --recipe pruned --amount 0.5
     python main.py recommend ecg_verifier --device smartwatch --max-latency-ms 5
+    python main.py models import net.onnx --name my_net --samples x.npy --labels y.npy
+
+A model imported with ``models import`` lives in the user's model store (:mod:`models.store`)
+and every command takes it by name like a zoo model.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cli.core import UserError
-from models.cards import ARTIFACTS_DIR, ModelCard, card_path, list_cards
+from models.cards import ARTIFACTS_DIR, ModelCard, list_cards
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,14 +47,30 @@ DEFAULT_DEVICE = {
 }
 
 
-def _root(args) -> Path:
-    return Path(getattr(args, "artifacts", None) or ARTIFACTS_DIR)
+def _root(args, model: str | None = None) -> Path:
+    """``--artifacts`` if given, else where ``model`` lives (zoo or the user's store)."""
+    from models.store import model_root
+
+    if getattr(args, "artifacts", None):
+        return Path(args.artifacts)
+    return model_root(model) if model else ARTIFACTS_DIR
+
+
+def all_cards(args) -> list[ModelCard]:
+    """Every model's cards: the zoo's, then the imported ones (``--artifacts`` shows one folder)."""
+    from models.store import store_dir
+
+    if getattr(args, "artifacts", None):
+        return list_cards(Path(args.artifacts))
+    return list_cards(ARTIFACTS_DIR) + list_cards(store_dir())
 
 
 def _cards_of(model: str, root: Path) -> list[ModelCard]:
     cards = [c for c in list_cards(root) if c.model == model]
     if not cards:
-        known = sorted({c.model for c in list_cards(root)})
+        from models.store import store_dir, stored_models
+
+        known = sorted({c.model for c in list_cards(root)} | set(stored_models(store_dir())))
         raise UserError(
             f"unknown model {model!r}: expected one of {', '.join(known) or 'none (train first)'}"
         )
@@ -93,7 +113,7 @@ def _quiet():
 
 
 def cmd_models(args) -> int:
-    cards = list_cards(_root(args))
+    cards = all_cards(args)
     if args.json:
         print(json.dumps([c.to_dict() for c in cards], indent=2))
         return 0
@@ -102,14 +122,18 @@ def cmd_models(args) -> int:
         return 0
     header = (
         f"{'model':<16} {'variant':<15} {'prec':<6} {'params':>8} {'MACs':>11} {'bytes':>9} "
-        f"{'acc':>7} {'b1 ms':>8} {'b64 ms':>8}  devices"
+        f"{'acc':>7} {'b1 ms':>8} {'b64 ms':>8} {'0-MACs':>6}  devices"
     )
     print(header)
     print("-" * len(header))
     for c in cards:
+        # dynamic sparsity: the share of MACs on exact-zero activations (skippable, no accuracy change)
+        measured = (c.extra or {}).get("dynamic_sparsity")
+        zero_macs = f"{measured['macs_skippable']:.0%}" if measured else "-"
         print(
             f"{c.model:<16} {c.variant:<15} {c.precision:<6} {c.params:>8} {c.macs:>11} {c.bytes:>9} "
-            f"{c.accuracy:>7.4f} {c.latency_ms_b1:>8.3f} {c.latency_ms_b64:>8.3f}  {','.join(c.devices_fit) or '-'}"
+            f"{c.accuracy:>7.4f} {c.latency_ms_b1:>8.3f} {c.latency_ms_b64:>8.3f} {zero_macs:>6}  "
+            f"{','.join(c.devices_fit) or '-'}"
         )
     return 0
 
@@ -164,7 +188,7 @@ def prepare_input(model: str, input_shape: tuple[int, ...], data: np.ndarray, fs
 def cmd_predict(args) -> int:
     import numpy as np
 
-    root = _root(args)
+    root = _root(args, args.target.partition(":")[0])
     model, variant = _split_target(args.target, root)
     path = Path(args.input)
     if not path.exists():
@@ -233,38 +257,6 @@ def _device_costs(card: ModelCard, device: str) -> tuple[float, float, bool]:
 
     cost = estimate_card(load_profile(device), card)
     return cost.latency_s, cost.energy_j, cost.fits_memory
-
-
-def _side_by_side(bench, variant: str, root: Path):
-    """FP32 card, FP32 accuracy, and host latencies of FP32 and the variant timed in alternation."""
-    from models import runtime
-    from models.compress import lab
-    from models.compress.loaders import load_predictor
-
-    runtime.clear_cache()  # the variant was just (re)written
-    after = load_predictor(bench.name, variant, root).predict_proba
-    if card_path(bench.name, "fp32", root).exists():
-        card = ModelCard.load(card_path(bench.name, "fp32", root))
-        before = load_predictor(bench.name, "fp32", root).predict_proba
-    else:  # no fp32 card yet: the torch weights, measured now
-        before = lab.torch_predict(bench.fp32)
-        card = lab.make_card(
-            bench,
-            variant="fp32",
-            float_module=bench.fp32,
-            artifact=bench.artifact_dir / "fp32.pt",
-            runtime="torch",
-            evaluation=lab.evaluate(before, bench, latency=False),
-            recipe="fp32 (no card yet: measured now)",
-            precision_per_layer={},
-        )
-    x = bench.splits.x_test
-    latency = {
-        "b1": lab.paired_latency_ms([before, after], x, 1, 1.5),
-        "b64": lab.paired_latency_ms([before, after], x, 64),
-    }
-    accuracy = lab.evaluate(before, bench, latency=False).accuracy
-    return card, accuracy, latency
 
 
 def _ratio(before: float, after: float, word_less: str, word_more: str) -> str:
@@ -371,7 +363,8 @@ def format_comparison(c: dict) -> str:
 
 def cmd_compress(args) -> int:
     from models.compress import lab
-    from models.compress.recipes import RECIPES, compress
+    from models.compress.compare import side_by_side
+    from models.compress.recipes import RECIPES, check_options, compress
     from simulator.recommend import devices_that_fit
 
     if args.recipe not in RECIPES:
@@ -386,13 +379,17 @@ def cmd_compress(args) -> int:
             raise UserError(
                 f"{flag} does not apply to recipe {args.recipe!r} (it is for {', '.join(sorted(users))})"
             )
-        choices = RECIPES[args.recipe].options[name].choices
-        if choices and value not in choices:
-            raise UserError(f"--{name.replace('_', '-')} must be one of {', '.join(choices)}, got {value!r}")
         options[name] = value
+    try:
+        options = check_options(args.recipe, options)  # a bad knob: exit 2 before anything is written
+    except lab.LabError as error:
+        name, _, problem = str(error).partition(": ")
+        raise UserError(f"--{name.replace('_', '-')} {problem}") from None
     device = args.device or DEFAULT_DEVICE.get(args.model, "phone")
     _check_device(device)
-    root = _root(args)
+    root = _root(args, args.model)
+    if root != ARTIFACTS_DIR and not getattr(args, "artifacts", None):
+        return _compress_imported(args, root, options, device)
     try:
         bench = lab.open_workbench(args.model, root, devices_fit=devices_that_fit)
     except lab.LabError as error:
@@ -406,8 +403,8 @@ def cmd_compress(args) -> int:
             variant, card = compress(bench, args.recipe, **options)
         except lab.LabError as error:
             raise UserError(str(error)) from None
-        before_card, before_accuracy, latency = _side_by_side(bench, variant, root)
-    result = comparison(before_card, before_accuracy, card, latency, device)
+        before = side_by_side(bench, variant, root)
+    result = comparison(before.card, before.accuracy, card, before.latency, device)
     print(json.dumps(result, indent=2) if args.json else format_comparison(result))
     return 0
 
@@ -418,7 +415,7 @@ def cmd_compress(args) -> int:
 def cmd_recommend(args) -> int:
     from simulator.recommend import recommend
 
-    root = _root(args)
+    root = _root(args, args.model)
     cards = _cards_of(args.model, root)
     _check_device(args.device)
     if args.max_latency_ms is not None and args.max_latency_ms <= 0:
@@ -452,12 +449,157 @@ def cmd_recommend(args) -> int:
     return 0
 
 
+def _compress_imported(args, root: Path, options: dict, device: str) -> int:
+    """``compress`` of an imported graph: the graph recipes (models.importer.compress)."""
+    from models.importer import ImportFailure
+    from models.importer.compress import compress_imported
+    from simulator.recommend import devices_that_fit
+
+    if options:
+        flags = ", ".join("--" + k.replace("_", "-") for k in options)
+        raise UserError(f"{flags}: the recipes of an imported model take no options")
+    print(f"compressing imported {args.model} with {args.recipe}…", file=sys.stderr)
+    try:
+        with _quiet():
+            before, card, latency = compress_imported(args.model, args.recipe, root, devices_that_fit)
+    except ImportFailure as error:
+        raise UserError(str(error)) from None
+    result = comparison(before, before.accuracy, card, latency, device)
+    result["agreement_with_fp32"] = card.extra["evaluation"].get("agreement_with_fp32")
+    result["accuracy_kind"] = card.extra["evaluation"]["accuracy_kind"]
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_comparison(result))
+        print(
+            f"agreement with fp32: {result['agreement_with_fp32']:.4f} on {card.extra['evaluation']['n']} samples"
+            f" (accuracy: {result['accuracy_kind']})"
+        )
+    return 0
+
+
+# ---------------------------------------------------------------- models import
+
+
+def _shape(text: str) -> list[int]:
+    try:
+        dims = [int(d) for d in text.replace("x", ",").split(",") if d.strip()]
+    except ValueError:
+        raise UserError(f"--input-shape {text!r}: expected positive integers like 3,224,224") from None
+    if not dims or min(dims) < 1:
+        raise UserError(f"--input-shape {text!r}: expected positive integers like 3,224,224")
+    return dims
+
+
+def _pairs(items: list[str] | None, flag: str) -> dict[str, str]:
+    found = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise UserError(f"{flag} {item!r}: expected NAME=VALUE")
+        found[key] = value
+    return found
+
+
+def device_costs(card: ModelCard) -> list[dict]:
+    """The card's latency, energy and memory fit on every shipped profile (the one cost function)."""
+    from simulator.compute import estimate_card
+    from simulator.profiles import available_profiles, load_profile
+
+    rows = []
+    for name in available_profiles():
+        cost = estimate_card(load_profile(name), card)
+        rows.append(
+            {
+                "device": name,
+                "latency_ms": cost.latency_s * 1e3,
+                "energy_mj": cost.energy_j * 1e3,
+                "fits_memory": cost.fits_memory,
+                "bound": cost.bound,
+                "memory_needed_mb": cost.memory_needed_bytes / 1e6,
+                "memory_budget_mb": cost.memory_budget_bytes / 1e6,
+            }
+        )
+    return rows
+
+
+def cmd_import(args) -> int:
+    from models.importer import ImportFailure, import_model
+    from simulator.recommend import devices_that_fit
+
+    fixed = {}
+    for key, value in _pairs(args.fix, "--fix").items():
+        try:
+            fixed[key] = float(value)
+        except ValueError:
+            raise UserError(f"--fix {key}={value}: expected a number") from None
+    recurrent = None
+    if args.recurrent:
+        pair = _pairs([args.recurrent], "--recurrent")
+        recurrent = next(iter(pair.items()))
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    print(f"importing {args.file} as {args.name}…", file=sys.stderr)
+    try:
+        with _quiet():
+            result = import_model(
+                args.file,
+                args.name,
+                samples=args.samples,
+                labels=args.labels,
+                input_shape=_shape(args.input_shape) if args.input_shape else None,
+                fixed=fixed,
+                input_name=args.input,
+                classes=classes,
+                task=args.task,
+                force=args.force,
+                devices_fit=devices_that_fit,
+                recurrent=recurrent,
+            )
+    except ImportFailure as error:
+        raise UserError(str(error)) from None
+    card = result.card
+    costs = device_costs(card)
+    if args.json:
+        out = {
+            **card.to_dict(),
+            "layers": [vars(layer) for layer in result.count.layers],
+            "device_costs": costs,
+            "store": str(result.folder),
+            "import_wall_s": result.wall_s,
+        }
+        print(json.dumps(out, indent=2))
+        return 0
+    evaluation = card.extra["evaluation"]
+    print(f"imported {args.file} as {card.model} into {result.folder} in {result.wall_s:.2f} s")
+    for note in result.notes:
+        print(f"  cleaned: {note}")
+    print(
+        f"params {card.params:,}   MACs {card.macs:,}   bytes {card.bytes:,}   peak activations "
+        f"{card.peak_activation_bytes:,} B   input {card.input_shape}   classes {', '.join(card.classes)}"
+    )
+    print(f"ops: {', '.join(f'{op}×{n}' for op, n in card.extra['ops'].items())}")
+    if card.extra["uncounted_ops"]:
+        print(f"note: onnx-tool counts 0 MACs for {', '.join(card.extra['uncounted_ops'])}")
+    print(f"accuracy {card.accuracy:.4f} ({evaluation['accuracy_kind']}, n={evaluation['n']})")
+    print(f"host latency b1 {card.latency_ms_b1:.3f} ms, b64 {card.latency_ms_b64:.3f} ms (0 = not timed)")
+    print(f"\n{'device':<12} {'latency ms':>11} {'energy mJ':>11} {'memory MB':>16}  fits")
+    for r in costs:
+        memory = f"{r['memory_needed_mb']:.2f}/{r['memory_budget_mb']:.0f}"
+        print(
+            f"{r['device']:<12} {r['latency_ms']:>11.4f} {r['energy_mj']:>11.5f} {memory:>16}  "
+            f"{'yes' if r['fits_memory'] else 'NO'}"
+        )
+    return 0
+
+
 # ---------------------------------------------------------------- wiring
 
 
 def _models_entry(args) -> int:
     if getattr(args, "models_action", None) == "predict":
         return cmd_predict(args)
+    if getattr(args, "models_action", None) == "import":
+        return cmd_import(args)
     return cmd_models(args)
 
 
@@ -478,6 +620,25 @@ def register(subparsers) -> None:
     )
     predict.add_argument("--json", action="store_true")
     predict.add_argument("--artifacts", default=None, help=argparse.SUPPRESS)
+    imp = actions.add_parser(
+        "import", help="import an ONNX file or torch.export program into your model store"
+    )
+    imp.add_argument("file", help=".onnx file, or a torch.export program (.pt2, torch.export.save)")
+    imp.add_argument("--name", required=True, help="the model's name from now on (not a zoo name)")
+    imp.add_argument(
+        "--samples", default=None, help=".npy (N, *input_shape) float32: calibration and accuracy"
+    )
+    imp.add_argument("--labels", default=None, help=".npy (N,) class indices of --samples")
+    imp.add_argument("--input-shape", default=None, help="one sample's shape, e.g. 3,224,224 (symbolic dims)")
+    imp.add_argument("--input", default=None, help="the data input's name (default: the first float input)")
+    imp.add_argument("--fix", action="append", help="NAME=VALUE: fold input NAME as a constant (repeatable)")
+    imp.add_argument(
+        "--recurrent", default=None, help="IN=OUT: input IN is fed output OUT of the step before"
+    )
+    imp.add_argument("--classes", default=None, help="comma-separated class names")
+    imp.add_argument("--task", default=None, help="one line for the card")
+    imp.add_argument("--force", action="store_true", help="replace an earlier import of that name")
+    imp.add_argument("--json", action="store_true", help="print the card, layers and device costs as JSON")
 
     compress = subparsers.add_parser(
         "compress",

@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+from models.store import ZOO_DIR, model_root, store_dir
+
+ARTIFACTS_DIR = ZOO_DIR
 
 
 @dataclass
@@ -87,9 +89,17 @@ def _describe(found: dict[str, list[str]]) -> str:
     )
 
 
-def find_card(model: str, variant: str = "fp32", root: Path = ARTIFACTS_DIR) -> ModelCard:
-    """The card of ``model``/``variant`` (light: JSON only); ValueError naming what exists."""
-    found = available(root)
+def find_card(model: str, variant: str = "fp32", root: Path | None = None) -> ModelCard:
+    """The card of ``model``/``variant`` (light: JSON only); ValueError naming what exists.
+
+    Without ``root``, a zoo model is looked up in the zoo and any other name in the user's
+    model store (:func:`models.store.model_root`): the one place that makes an imported
+    model usable by name in scenarios, the engine and the CLI."""
+    if root is None:
+        root = model_root(model)
+        found = {**available(store_dir()), **available(ARTIFACTS_DIR)}
+    else:
+        found = available(root)
     if model not in found:
         raise ValueError(f"unknown model {model!r}; available models and variants: {_describe(found)}")
     if variant not in found[model]:

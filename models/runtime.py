@@ -20,6 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from models.cards import ARTIFACTS_DIR, ModelCard, card_path, find_card
+from models.store import model_root
 
 CHUNK = 256
 _cache: dict[tuple[str, str, Path], Predictor] = {}
@@ -28,7 +29,7 @@ _lock = threading.RLock()  # a plugin loader may call load() again
 # Card ``runtime`` -> loader(card, root) -> Predictor, for variants neither ONNX nor a plain
 # state dict (pruned, CSR, early exit...). Modules that provide them are imported on demand.
 RUNTIME_LOADERS: dict[str, Callable[[ModelCard, Path], Predictor]] = {}
-RUNTIME_MODULES: tuple[str, ...] = ("models.compress.loaders",)
+RUNTIME_MODULES: tuple[str, ...] = ("models.importer.predictor", "models.compress.loaders")
 
 
 def register_runtime(name: str, loader: Callable[[ModelCard, Path], Predictor]) -> None:
@@ -72,6 +73,11 @@ class Predictor:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, computed in chunks of :data:`CHUNK` samples."""
+        logits = self.outputs(x)
+        return _softmax(logits) if len(logits) else logits.astype(np.float32)
+
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """The model's raw outputs (no softmax), in chunks: what an embedding model returns."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         if x.shape[1:] != self.input_shape:
             raise ValueError(
@@ -79,8 +85,7 @@ class Predictor:
             )
         if len(x) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        parts = [self._logits(x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)]
-        return _softmax(np.concatenate(parts))
+        return np.concatenate([self._logits(x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Index of the most probable class for each sample."""
@@ -120,9 +125,11 @@ class TorchPredictor(Predictor):
             return self.module(torch.from_numpy(x)).numpy()
 
 
-def load(model: str, variant: str = "fp32", root: Path = ARTIFACTS_DIR) -> Predictor:
-    """The cached predictor for ``model``/``variant``; ValueError naming what exists if absent."""
-    root = Path(root)
+def load(model: str, variant: str = "fp32", root: Path | None = None) -> Predictor:
+    """The cached predictor for ``model``/``variant``; ValueError naming what exists if absent.
+
+    Without ``root``: the zoo for a shipped model, the user's model store for an imported one."""
+    root = Path(root) if root is not None else model_root(model)
     key = (model, variant, root)
     with _lock:
         if key in _cache:

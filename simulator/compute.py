@@ -3,6 +3,13 @@
 ``latency = overhead + max(MACs / achieved MAC/s, bytes moved / memory bandwidth)`` where
 achieved MAC/s is the engine's peak times its achieved utilization for that precision, and
 ``energy = engine power × latency``. Host wall time is never used as device latency.
+
+Dynamic sparsity: a card measures the share of its MACs that multiply an exact zero
+activation (``extra.dynamic_sparsity.macs_skippable``, see
+``models/compress/dynamic_sparsity.py``). Only an engine whose profile declares
+``zero_skipping`` (the share of those it really saves, with its source) is charged less:
+its MACs become ``macs × (1 − fraction_saved × macs_skippable)``. Every other engine runs
+the dense count.
 """
 
 from __future__ import annotations
@@ -47,14 +54,20 @@ def estimate(
     precision: str,
     activation_bytes: float = 0.0,
     batch: int = 1,
+    macs_skippable: float = 0.0,
 ) -> CostEstimate:
-    """Latency (s), energy (J) and memory fit of ``batch`` inferences of a model."""
+    """Latency (s), energy (J) and memory fit of ``batch`` inferences of a model;
+    ``macs_skippable``: the share of its MACs on zero activations (saved only by an engine
+    with ``zero_skipping``)."""
     if precision not in BYTES_PER_VALUE:
         raise ValueError(f"precision must be one of {', '.join(BYTES_PER_VALUE)}, got {precision!r}")
     if macs < 0 or weight_bytes < 0 or activation_bytes < 0 or batch < 1:
         raise ValueError("macs, weight_bytes and activation_bytes must be ≥ 0 and batch ≥ 1")
+    if not 0.0 <= macs_skippable <= 1.0:
+        raise ValueError(f"macs_skippable must be in [0, 1], got {macs_skippable}")
     engine = engine_for(profile, precision)
-    compute_s = batch * macs / engine.achieved_macs_per_s
+    executed_macs = macs * (1.0 - engine.zero_skipping_fraction * macs_skippable)
+    compute_s = batch * executed_macs / engine.achieved_macs_per_s
     # Weights are read once per call; activations are written and read once per sample.
     bytes_moved = weight_bytes + 2.0 * batch * activation_bytes
     memory_s = bytes_moved / profile.memory_bandwidth_bytes_per_s
@@ -82,6 +95,12 @@ def card_precision(card) -> str:
     return "int8" if "int8" in card.precision else "fp32"
 
 
+def card_macs_skippable(card) -> float:
+    """The card's measured dynamic sparsity (0 when it was not measured)."""
+    measured = (card.extra or {}).get("dynamic_sparsity") or {}
+    return float(measured.get("macs_skippable", 0.0))
+
+
 def estimate_card(profile: DeviceProfile, card, batch: int = 1) -> CostEstimate:
     """The one cost of a ModelCard on a device profile (engine, ``recommend``, ``compress``
     and the cards' ``devices_fit`` all use it).
@@ -89,14 +108,20 @@ def estimate_card(profile: DeviceProfile, card, batch: int = 1) -> CostEstimate:
     A single-precision card is :func:`estimate` from its MACs, bytes on disk and peak
     activations. A mixed-precision card (``extra.macs_by_precision``) is split: each
     precision's MACs run on that precision's engine with its share of the weights, the
-    call's fixed overhead is paid once, and the memory need is the whole model's."""
+    call's fixed overhead is paid once, and the memory need is the whole model's. Zero-skipping
+    engines are charged for the card's dynamic sparsity (module docstring)."""
     precision = card_precision(card)
+    skippable = card_macs_skippable(card)
     if precision != "mixed":
-        return estimate(profile, card.macs, card.bytes, precision, card.peak_activation_bytes, batch)
+        return estimate(
+            profile, card.macs, card.bytes, precision, card.peak_activation_bytes, batch, skippable
+        )
     macs_by_precision = card.extra["macs_by_precision"]
     total_macs = max(sum(macs_by_precision.values()), 1)
     parts = [
-        estimate(profile, macs, card.bytes * macs / total_macs, part, card.peak_activation_bytes, batch)
+        estimate(
+            profile, macs, card.bytes * macs / total_macs, part, card.peak_activation_bytes, batch, skippable
+        )
         for part, macs in macs_by_precision.items()
         if macs > 0
     ]

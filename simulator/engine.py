@@ -8,6 +8,7 @@ identical trace, however it is sliced.
 from __future__ import annotations
 
 import gc
+import json
 import time
 import zlib
 from collections.abc import Callable
@@ -23,10 +24,58 @@ from simulator.battery import make_battery
 from simulator.devices import Device
 from simulator.network import Link
 from simulator.profiles import link_defaults, load_profile
+from simulator.runs import summarize_trace
 from simulator.scenario import absent_at_start, load_scenario, validate
 from simulator.trace import BatterySample, Narration, Trace
 
 _DEFAULT_RING_RADIUS = 1.0
+
+
+def _position(dspec: dict[str, Any], i: int, n: int) -> tuple[float, float]:
+    """A device's place in the topology: the scenario's, else a ring in scenario order."""
+    if dspec.get("position"):
+        return tuple(dspec["position"])
+    angle = 2 * np.pi * i / max(n, 1)
+    return (
+        round(_DEFAULT_RING_RADIUS * float(np.cos(angle)), 4),
+        round(_DEFAULT_RING_RADIUS * float(np.sin(angle)), 4),
+    )
+
+
+def initial_meta(spec: dict[str, Any], seed: int | None = None) -> dict[str, Any]:
+    """The trace meta a run of the validated scenario ``spec`` starts with (the devices in
+    the home at t = 0, links, apps with their params); cheap: the GUI draws the house from
+    it while the models load."""
+    absent = absent_at_start(spec)
+    devices = {}
+    for i, dspec in enumerate(spec["devices"]):
+        if dspec["name"] in absent:
+            continue  # it appears in the trace when it joins
+        profile = load_profile(dspec["profile_path"])
+        battery = profile.battery
+        over = dspec["battery"] or {}
+        devices[dspec["name"]] = {
+            "kind": profile.kind,
+            "profile": profile.name,
+            "capacity_wh": (over.get("capacity_wh") or battery["capacity_wh"]) if battery else None,
+            "battery_model": (over.get("model") or battery["model"]) if battery else None,
+            "position": list(_position(dspec, i, len(spec["devices"]))),
+            "models": [{"model": m, "variant": v} for m, v in dspec["models"].items()],
+        }
+    return {
+        "scenario": spec["name"],
+        "scenario_file": spec.get("file", ""),
+        "description": spec["description"],
+        "seed": int(spec["seed"] if seed is None else seed),
+        "sim_time_s": float(spec["duration"]),
+        "devices": devices,
+        "links": {ln["name"]: {"type": ln["type"], "a": ln["a"], "b": ln["b"]} for ln in spec["links"]},
+        # JSON round trip: the same params whether read live or from a saved trace
+        "apps": [
+            {"type": a["type"], "name": a["name"], "params": json.loads(json.dumps(a["params"]))}
+            for a in spec["apps"]
+        ],
+    }
 
 
 class Simulation:
@@ -42,7 +91,7 @@ class Simulation:
         self.finished = False
         self._rngs: dict[str, np.random.Generator] = {}
         self._message_id = 0
-        self.trace = Trace(self._meta())
+        self.trace = Trace(initial_meta(spec, self.seed))
         self.devices: dict[str, Device] = {}
         self.links: dict[str, Link] = {}
         self.apps: list[App] = []
@@ -85,17 +134,28 @@ class Simulation:
         spec["file"] = source
         return cls(spec, seed)
 
-    def _meta(self) -> dict[str, Any]:
-        return {
-            "scenario": self.spec["name"],
-            "scenario_file": self.spec.get("file", ""),
-            "description": self.spec["description"],
-            "seed": self.seed,
-            "sim_time_s": self.duration_s,
-            "devices": {},
-            "links": {},
-            "apps": [{"type": a["type"], "name": a["name"]} for a in self.spec["apps"]],
-        }
+    @staticmethod
+    def prepare(run: dict[str, Any]) -> dict[str, Any]:
+        """The validated scenario a run spec describes: ``scenario_file`` or ``scenario`` (a
+        dict), with ``overrides`` and ``extra_events``/``extra_devices``/``extra_links``
+        (what-if edits); ``SpecError`` on bad input. The one validation of a run."""
+        extras = [run.get(key) or None for key in ("extra_events", "extra_devices", "extra_links")]
+        overrides = run.get("overrides") or None
+        if run.get("scenario") is not None:
+            from simulator.scenario import add_extras, apply_overrides
+
+            source = "<scenario>"
+            raw = apply_overrides(run["scenario"], overrides or {}, source)
+            spec = validate(add_extras(raw, source, *extras), source)
+            spec["file"] = source
+            return spec
+        return load_scenario(run["scenario_file"], overrides, *extras)
+
+    @classmethod
+    def from_run(cls, run: dict[str, Any], spec: dict[str, Any] | None = None) -> Simulation:
+        """Build the simulation of a run spec (see :meth:`prepare`; ``spec``: its validated
+        scenario when already prepared, so nothing is validated twice)."""
+        return cls(cls.prepare(run) if spec is None else spec, run.get("seed"))
 
     def _build(self) -> None:
         specs = self.spec["devices"]
@@ -118,15 +178,7 @@ class Simulation:
                     profile.battery["voltage_v"],
                     **params,
                 )
-            angle = 2 * np.pi * i / max(len(specs), 1)
-            position = (
-                tuple(dspec["position"])
-                if dspec.get("position")
-                else (
-                    round(_DEFAULT_RING_RADIUS * float(np.cos(angle)), 4),
-                    round(_DEFAULT_RING_RADIUS * float(np.sin(angle)), 4),
-                )
-            )
+            position = _position(dspec, i, len(specs))
             device = Device(
                 self,
                 dspec["name"],
@@ -138,16 +190,6 @@ class Simulation:
                 present=dspec["name"] not in absent,
             )
             self.devices[device.name] = device
-            if not device.present:
-                continue  # it appears in the trace when it joins
-            self.trace.meta["devices"][device.name] = {
-                "kind": profile.kind,
-                "profile": profile.name,
-                "capacity_wh": battery.capacity_wh if battery else None,
-                "battery_model": battery.kind if battery else None,
-                "position": list(position),
-                "models": [{"model": m, "variant": v} for m, v in dspec["models"].items()],
-            }
         defaults = link_defaults()
         for lspec in self.spec["links"]:
             params = dict(defaults[lspec["type"]])
@@ -156,7 +198,6 @@ class Simulation:
                 self, lspec["name"], lspec["type"], self.devices[lspec["a"]], self.devices[lspec["b"]], params
             )
             self.links[link.name] = link
-            self.trace.meta["links"][link.name] = {"type": link.type, "a": lspec["a"], "b": lspec["b"]}
             missing = [d.name for d in (link.a, link.b) if not d.present]
             if missing:
                 link.set_up(False, f"{missing[0]} not in the home yet")
@@ -259,42 +300,30 @@ class Simulation:
         return self
 
     def summary(self) -> dict[str, Any]:
-        """Headline metrics of the run so far (see README: summary.json)."""
-        end_s = self.duration_s if self.finished else self.now
-        devices = {}
-        for name, device in self.devices.items():
-            first = self._first_soc.get(name, device.state_of_charge)
-            devices[name] = {
-                "kind": device.kind,
-                "profile": device.profile.name,
-                "battery_start_pct": round(100.0 * first, 3),
-                "battery_end_pct": round(100.0 * device.state_of_charge, 3),
-                "energy_j": round(device.energy_now_j(), 4),
-                "inferences": device.inferences,
-                "on": device.on,
-            }
-        out: dict[str, Any] = {
-            "scenario": self.spec["name"],
-            "seed": self.seed,
-            "sim_time_s": end_s,
-            "wall_s": round(self.wall_s, 3),
-            "events": self.events_processed,
-            "trace_records": len(self.trace),
-            "devices": devices,
-        }
-        for app in self.apps:
-            out[app.name] = app.metrics(self.trace, end_s)
-        return out
+        """Headline metrics of the run so far (see README: summary.json), from the trace
+        (:func:`simulator.runs.summarize_trace`) once the end gauges are read into it."""
+        self.read_end_gauges()
+        return summarize_trace(self.trace, {app.name: app for app in self.apps})
 
-    @property
-    def _first_soc(self) -> dict[str, float]:
-        firsts: dict[str, float] = {}
-        for record in self.trace.records:
-            if type(record) is BatterySample and record.device not in firsts:
-                firsts[record.device] = record.soc
-                if len(firsts) == len(self.devices):
-                    break
-        return firsts
+    def read_end_gauges(self) -> None:
+        """Write the run's end into ``trace.meta["end"]``: simulated time, events, wall time
+        and each device's battery gauge, energy meter and on/off (what a summary needs that
+        the records do not replay). Called by :meth:`summary` and before a trace is saved."""
+        self.trace.meta["end"] = {
+            "sim_time_s": self.duration_s if self.finished else self.now,
+            "events": self.events_processed,
+            "wall_s": round(self.wall_s, 3),
+            "devices": {
+                name: {
+                    "kind": device.kind,
+                    "profile": device.profile.name,
+                    "soc": device.state_of_charge,
+                    "energy_j": device.energy_now_j(),
+                    "on": device.on,
+                }
+                for name, device in self.devices.items()
+            },
+        }
 
     # -- processes -----------------------------------------------------------------------
     def _narrate_at(self, at_s: float, text: str):

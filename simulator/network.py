@@ -6,12 +6,19 @@ A transfer takes ``latency + bits / bandwidth``; the sender's radio draws
 airtime, so each end spends exactly its energy per bit. Each attempt is lost with the
 link's loss probability (its own RNG stream). What to do when a link is down or a message
 is lost (wait, retry, give up, fall back) is the app's policy: see :meth:`Link.send`.
+
+Routing and multi-hop sending are one service for every app: :func:`shortest_route` finds
+the fewest-hop route over any links (scenario pairs at load, a placement policy's view,
+the live links), :func:`route_now` the route over the links up now between devices in the
+home, and :func:`send_route` / :func:`send` carry bytes along a route hop by hop (store and
+forward), each hop through :meth:`Link.send` (or a sender of the app's own) so that both
+radios draw their energy on the devices.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import simpy
 
@@ -20,6 +27,130 @@ from simulator.trace import LinkState, Message
 if TYPE_CHECKING:
     from simulator.devices import Device
     from simulator.engine import Simulation
+
+
+L = TypeVar("L")
+
+
+def link_ends(link: Any) -> tuple[str, str]:
+    """The device names a link joins: a link is a pair of names, a scenario mapping with
+    ``a``/``b``, or anything with ``a``/``b`` attributes (names or devices)."""
+    if isinstance(link, tuple):
+        return link[0], link[1]
+    if isinstance(link, dict):
+        return link["a"], link["b"]
+    a, b = link.a, link.b
+    return (a if isinstance(a, str) else a.name, b if isinstance(b, str) else b.name)
+
+
+def shortest_route(links: Iterable[L], src: str, dst: str) -> list[tuple[L, str, str]] | None:
+    """The fewest-hop route from ``src`` to ``dst`` over ``links`` (see :func:`link_ends`)
+    as ``[(link, sender, receiver), ...]``: ``[]`` when they are one device, ``None`` when
+    no chain of links joins them. Breadth first; ties go to the link listed first."""
+    if src == dst:
+        return []
+    listed = [(link, *link_ends(link)) for link in links]
+    previous: dict[str, tuple[L, str]] = {}
+    frontier = [src]
+    seen = {src}
+    while frontier:
+        following = []
+        for node in frontier:
+            for link, a, b in listed:
+                if node not in (a, b):
+                    continue
+                other = b if node == a else a
+                if other in seen:
+                    continue
+                seen.add(other)
+                previous[other] = (link, node)
+                if other == dst:
+                    hops = []
+                    while other != src:
+                        used, sender = previous[other]
+                        hops.append((used, sender, other))
+                        other = sender
+                    return hops[::-1]
+                following.append(other)
+        frontier = following
+    return None
+
+
+def route_up_first(links: Iterable[L], src: str, dst: str) -> list[tuple[L, str, str]] | None:
+    """The fewest hops over the links that are up (``link.up``), else over all of them (a
+    send along it then stops at the first link down)."""
+    links = list(links)
+    return shortest_route([link for link in links if link.up], src, dst) or shortest_route(links, src, dst)
+
+
+def route_now(sim: Simulation, src: str, dst: str) -> list[tuple[Link, str, str]] | None:
+    """The fewest-hop route over the links up now between devices in the home."""
+    up = [link for link in sim.links.values() if link.up and link.a.present and link.b.present]
+    return shortest_route(up, src, dst)
+
+
+class Delivery(NamedTuple):
+    """How a multi-hop send ended: ``status`` ``delivered`` or the failing hop's (``down``,
+    ``lost``, ``failed``), and the device the bytes reached (``dst`` when delivered)."""
+
+    status: str
+    at: str
+
+
+# One hop: (link, sending device name, receiving device name) → a generator returning a status.
+HopSender = Callable[["Link", str, str], Generator[Any, Any, str]]
+# Told of each hop when it ended: (link, sender, receiver, start time, status).
+HopListener = Callable[["Link", str, str, float, str], None]
+
+
+def send_route(
+    sim: Simulation,
+    src: str,
+    hops: list[tuple[Link, str, str]] | None,
+    msg_kind: str,
+    size_bytes: int,
+    *,
+    retries: int = 3,
+    send_hop: HopSender | None = None,
+    on_hop: HopListener | None = None,
+) -> Generator[simpy.Event, Any, Delivery]:
+    """Carry ``size_bytes`` from ``src`` along ``hops`` (a route; ``None``: no route, the
+    send is ``down``), store and forward, stopping at the first hop that fails (a SimPy
+    process generator: ``yield from``). Each hop is ``link.send(sender, msg_kind,
+    size_bytes, retries=retries)`` unless the app passes its own ``send_hop``."""
+    if hops is None:
+        return Delivery("down", src)
+    where = src
+    for link, sender, receiver in hops:
+        started = sim.env.now
+        if send_hop is None:
+            status = yield from link.send(sim.devices[sender], msg_kind, size_bytes, retries=retries)
+        else:
+            status = yield from send_hop(link, sender, receiver)
+        if on_hop is not None:
+            on_hop(link, sender, receiver, started, status)
+        if status != "delivered":
+            return Delivery(status, where)
+        where = receiver
+    return Delivery("delivered", where)
+
+
+def send(
+    sim: Simulation,
+    src: str,
+    dst: str,
+    msg_kind: str,
+    size_bytes: int,
+    *,
+    retries: int = 3,
+    on_hop: HopListener | None = None,
+) -> Generator[simpy.Event, Any, Delivery]:
+    """Send ``size_bytes`` from ``src`` to ``dst`` over the route up now
+    (:func:`route_now`), hop by hop with :meth:`Link.send` (see :func:`send_route`)."""
+    delivery = yield from send_route(
+        sim, src, route_now(sim, src, dst), msg_kind, size_bytes, retries=retries, on_hop=on_hop
+    )
+    return delivery
 
 
 class Link:

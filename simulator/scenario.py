@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from models.cards import find_card
+from simulator.apps import app_class, app_types
 from simulator.profiles import LINK_SCHEMA, LINK_TYPES, SpecError, load_profile
 from simulator.validate import Field, ListOf, MapOf, check_file, read_yaml
 
@@ -211,13 +212,11 @@ def validate(raw: Any, where: str, base_dir: Path | None = None) -> dict:
 
 def _check_apps(spec: dict, where: str) -> None:
     """Each app: a known type, a unique name (default: its type), params valid for it."""
-    from simulator.apps import APP_MODULES, app_class
-
     names: set[str] = set()
     for i, app in enumerate(spec["apps"]):
         cls = app_class(app["type"])
         if cls is None:
-            known = ", ".join(APP_MODULES)
+            known = ", ".join(app_types())
             raise SpecError(
                 f"{where}, apps[{i}].type: unknown app {app['type']!r} (expected one of: {known})"
             )

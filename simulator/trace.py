@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import gzip
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -183,12 +183,6 @@ def register_records(kinds: dict[str, type]) -> None:
         KIND_OF[cls] = kind
 
 
-def _register_app_records() -> None:
-    from simulator.apps import register_all_records  # deferred: apps import this module
-
-    register_all_records()
-
-
 class TraceError(ValueError):
     """A trace file could not be read."""
 
@@ -267,35 +261,38 @@ class Trace:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> Trace:
-        """Read a trace written by :meth:`save`; a damaged file raises :class:`TraceError`."""
+    def load(cls, path: str | Path, resolve: Callable[[dict[str, Any]], None] | None = None) -> Trace:
+        """Read a trace written by :meth:`save`; a damaged file raises :class:`TraceError`.
+        ``resolve(meta)`` is called once the header is read, before any record is parsed
+        (``simulator.apps.load_trace`` registers the record kinds of the apps it names)."""
         path = Path(path)
         try:
             with gzip.open(path, "rt", encoding="utf-8") as f:
                 header = json.loads(f.readline())
                 version = check_format(header, path)
                 trace = cls(header.get("meta"))
+                upgrade_meta(trace.meta, version)
+                if resolve is not None:
+                    resolve(trace.meta)
                 for lineno, line in enumerate(f, start=2):
                     record = parse_row(json.loads(line), version)
                     if record is None:
                         raise TraceError(f"{path}, line {lineno}: unknown or malformed record")
                     trace.append(record)
-                upgrade_meta(trace.meta, version)
         except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise TraceError(f"{path}: cannot read trace ({exc})") from None
         return trace
 
 
 def check_format(header: Any, path: str | Path) -> str:
-    """The format of a trace file from its header line (and the app record kinds
-    registered); a :class:`TraceError` naming the version if this HomeTwin cannot read it."""
+    """The format of a trace file from its header line; a :class:`TraceError` naming the
+    version if this HomeTwin cannot read it."""
     version = header.get("format") if isinstance(header, dict) else None
     if version not in (TRACE_FORMAT, _V1_FORMAT):
         found = f"format {version!r}" if isinstance(version, str) else "no format header"
         raise TraceError(
             f"{path}: not a trace this HomeTwin can read ({found}; expected {TRACE_FORMAT} or {_V1_FORMAT})"
         )
-    _register_app_records()
     return version
 
 
@@ -318,3 +315,14 @@ def upgrade_meta(meta: dict[str, Any], version: str) -> None:
     """Complete the meta of an older trace (v1: the health app was the only app)."""
     if version == _V1_FORMAT:
         meta.setdefault("apps", [{"type": "health_escalation", "name": _V1_APP}])
+
+
+def device_profile(trace: Trace, device: str) -> str | None:
+    """The profile name of ``device``: from the meta (present at t = 0) or its first join."""
+    entry = trace.meta.get("devices", {}).get(device)
+    if entry:
+        return entry.get("profile")
+    for record in trace.records:
+        if type(record) is DeviceJoined and record.device == device:
+            return record.profile
+    return None

@@ -40,7 +40,7 @@ def tiny_scenario(tmp_path):
 
 def make_synthetic_trace(n_watch: int = 1, hours: float = 6.0):
     """A hand-built health-escalation trace (no simulator needed): chains watch → phone → cloud."""
-    from simulator.apps.health import Activity, Episode, Escalation
+    from simulator.apps.health_escalation import Activity, Episode, Escalation
     from simulator.trace import (
         BatterySample,
         DeviceState,

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from models.cards import find_card
-from simulator.apps.health import Episode, Escalation
+from simulator.apps.health_escalation import Episode, Escalation
 from simulator.engine import Simulation
 from simulator.trace import (
     DeviceJoined,
@@ -126,7 +126,7 @@ def test_app_names_must_be_unique_and_default_to_the_type():
     del raw["apps"][0]["name"]
     sim = Simulation.from_dict(raw)
     assert sim.apps[0].name == "health_escalation"
-    assert sim.trace.meta["apps"] == [{"type": "health_escalation", "name": "health_escalation"}]
+    assert [(a["type"], a["name"]) for a in sim.trace.meta["apps"]] == [("health_escalation", "health_escalation")]
 
 
 @pytest.mark.parametrize(
@@ -270,8 +270,9 @@ def test_join_events_need_a_known_device():
 
 
 def test_a_format_1_trace_still_opens_and_an_unknown_format_is_named(tmp_path):
-    old = Trace.load(DATA / "health_reference_trace.jsonl.gz")  # written as hometwin-trace/1
-    with gzip.open(DATA / "health_reference_trace.jsonl.gz", "rt") as f:
+    # the shipped day as stored before the app contract (the 4-class verifier), format 1
+    old = Trace.load(DATA / "health_format1_trace.jsonl.gz")
+    with gzip.open(DATA / "health_format1_trace.jsonl.gz", "rt") as f:
         assert json.loads(f.readline())["format"] == "hometwin-trace/1"
     escalations = old.of(Escalation)
     assert escalations and {r.app for r in escalations} == {"health"}

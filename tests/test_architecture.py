@@ -147,7 +147,7 @@ def test_importing_the_engine_apps_and_scenario_loads_no_heavy_package():
     modules = _engine_modules()
     code = (
         f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
-        "from simulator.apps import APP_MODULES\nfor m in APP_MODULES.values(): importlib.import_module(m)\n"
+        "from simulator.apps import app_class, app_types\nfor t in app_types(): app_class(t)\n"
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
     )
     result = subprocess.run(

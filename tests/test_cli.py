@@ -123,17 +123,18 @@ def test_run_prints_the_device_table_and_each_apps_table(tmp_path, capsys):
     text = capsys.readouterr().out
     summary = json.loads((out_dir / "summary.json").read_text())
     assert "battery start" in text and all(f"  {device} " in text for device in summary["devices"])
-    # the health app's own table (ui/tables/health_escalation.py), headed by the app's name
+    # the health app's own table (simulator/apps/health_escalation/table.py), headed by the app's name
     assert "  health " in text and "model cascade" in text and "HR>120 rule" in text
     assert f"escalations: watch_flag {summary['health']['escalations']['watch_flag']}" in text
 
 
 def test_an_app_without_a_table_module_gets_its_scalar_metrics():
-    from ui.tables import app_tables, generic_table, table_for
-    from ui.tables.health_escalation import table as health_table
+    from simulator.apps import app_table, app_tables
+    from simulator.apps.health_escalation.table import table as health_table
+    from simulator.apps.tables import generic_table
 
-    assert table_for("health_escalation") is health_table
-    assert table_for("no_such_app_type") is generic_table
+    assert app_table("health_escalation") is health_table
+    assert app_table("no_such_app_type") is generic_table
     summary = {"lamp": {"switches": 3, "on_fraction": 0.25, "by_room": {"hall": 2}, "log": [1, 2]}}
     lines = app_tables(summary, [{"type": "no_such_app_type", "name": "lamp"}])
     text = "\n".join(lines)
@@ -144,7 +145,7 @@ def test_an_app_without_a_table_module_gets_its_scalar_metrics():
 
 def test_the_table_modules_import_no_qt():
     code = (
-        "import sys, ui.tables, ui.tables.health_escalation; "
+        "import sys, simulator.apps, simulator.apps.health_escalation.table; "
         "bad = sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'pyqtgraph', 'shiboken6'}); "
         "print(bad); sys.exit(1 if bad else 0)"
     )

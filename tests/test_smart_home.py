@@ -67,7 +67,7 @@ def test_security_chain_fires_on_people_at_the_door_and_announces(night):
     real = [a for a in actions if any(t.t <= a.trigger_t <= t.end_t + 30 for t in truths)]
     assert len(real) >= len(actions) / 2  # most alerts rest on someone or something at the door
     for action in actions:  # the speaker when someone is home, else the phone
-        assert action.device == ("speaker" if app.night.home_at(action.t) else "phone")
+        assert action.device == ("speaker" if app.state.night.home_at(action.t) else "phone")
     metrics = night.summary()["home"]["chains"]["doorbell"]
     assert metrics["recall"] > 0.5 and metrics["true_alerts"] >= 1
     assert metrics["precision"] == pytest.approx(metrics["true_alerts"] / metrics["alerts"], abs=1e-3)
@@ -131,7 +131,7 @@ def _reindexed(triggers: list[float], share: float) -> dict:
 
     def reindex(at_s: float):
         yield sim.env.timeout(at_s)
-        yield from app.best_effort_batch(app.hub, app.hub.models["camera_detector"], 1000, chain)
+        yield from app.sensors.best_effort_batch(app.state.hub, app.state.hub.models["camera_detector"], 1000, chain)
 
     for t in triggers:
         sim.env.process(reindex(t - 0.2))
@@ -170,13 +170,13 @@ def test_cache_gives_the_same_night_and_skips_inputs_and_models(tmp_path, monkey
         raise AssertionError("a warm run must not generate inputs or run a model")
 
     from simulator.apps.smart_home import inputs, streams
-    from simulator.apps.smart_home.app import SmartHome
+    from simulator.apps.smart_home.verdicts import Verdicts
 
     for target, name in ((inputs.CameraScene, "frame"), (inputs.CameraScene, "empty_motion_frames")):
         monkeypatch.setattr(target, name, refuse)
     for name in ("wrist_windows", "speech_windows"):
         monkeypatch.setattr(streams, name, refuse)
-    monkeypatch.setattr(SmartHome, "_predictor", refuse)
+    monkeypatch.setattr(Verdicts, "_predictor", refuse)
     warm = short_sim(duration="40min").run()
     assert fresh.trace.records == cold.trace.records == warm.trace.records
     wall = "wall_model_s"  # host wall time: the one number allowed to differ

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from models.data import imu
-from simulator.apps.smart_home import cache, inputs
+from simulator.apps.smart_home import inputs
 
 
 @pytest.fixture(scope="module")
@@ -56,23 +56,6 @@ def test_windows_of_a_night_keep_their_order_and_labels(wearer):
     assert windows.shape == (len(labels), *imu.INPUT_SHAPE) and windows.dtype == np.float32
     spread = windows[:, 3:].std(axis=2).mean(axis=1)  # gyroscope activity
     assert spread[5] > spread[:5].max() and spread[6:9].min() > spread[:5].max()
-
-
-def test_cache_keys_follow_content_and_the_folder_follows_the_environment(monkeypatch, tmp_path):
-    assert cache.digest(1, "a", np.arange(3)) == cache.digest(1, "a", np.arange(3))
-    assert cache.digest(1, "a", np.arange(3)) != cache.digest(1, "a", np.arange(4))
-    assert cache.digest({"x": 1.0}) != cache.digest({"x": 1})  # types count
-    monkeypatch.setenv("HOMETWIN_CACHE", "off")
-    assert cache.cache_dir() is None
-    cache.save("t", "k", {"value": np.ones(2)})
-    assert cache.load("t", "k") is None
-    monkeypatch.setenv("HOMETWIN_CACHE", str(tmp_path))
-    calls = []
-    first = cache.array("t", "k", lambda: calls.append(1) or np.arange(5.0))
-    second = cache.array("t", "k", lambda: calls.append(1) or np.zeros(5))
-    assert calls == [1] and np.array_equal(first, second)
-    (tmp_path / "smart_home" / "t" / "k.npz").write_bytes(b"not a zip")  # damaged: recomputed
-    assert np.array_equal(cache.array("t", "k", lambda: np.zeros(5)), np.zeros(5))
 
 
 def test_empty_frames_made_together_are_the_frames_made_one_by_one():

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import pytest
 
-from simulator.apps.health import Escalation
+from simulator.apps.health_escalation import Escalation
 from simulator.trace import Trace
 from ui import theme
 from ui.apps import view_for

@@ -59,6 +59,7 @@ class LibraryPanel(QWidget):
         hint.setWordWrap(True)
         hint.setStyleSheet(f"color: {theme.MUTED_TEXT}")
         layout.addWidget(hint)
+        self.open_scenario: str | None = None
         self.reload()
 
     def reload(self) -> None:
@@ -67,10 +68,31 @@ class LibraryPanel(QWidget):
             item = QListWidgetItem(name)
             item.setData(Qt.ItemDataRole.UserRole, path)
             item.setData(Qt.ItemDataRole.UserRole + 1, description)
+            item.setData(Qt.ItemDataRole.UserRole + 2, name)
             item.setToolTip(description or path)
             self.list.addItem(item)
-        if self.list.count():
-            self.list.setCurrentRow(0)
+        self.mark_open(self.open_scenario)
+
+    def mark_open(self, path: str | None) -> None:
+        """Mark the entry of the scenario that is open (bold, "▶ … (open)"), select it and show
+        its description; ``None`` or a scenario not in the library marks none."""
+        self.open_scenario = path
+        target = Path(path).resolve() if path else None
+        current = None
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            is_open = target is not None and Path(item.data(Qt.ItemDataRole.UserRole)).resolve() == target
+            name = item.data(Qt.ItemDataRole.UserRole + 2)
+            item.setText(f"▶ {name} (open)" if is_open else name)
+            font = item.font()
+            font.setBold(is_open)
+            item.setFont(font)
+            if is_open:
+                current = item
+        self.list.setCurrentItem(current)
+        if current is None:
+            self.list.clearSelection()
+            self.description.setText("Select a scenario to read what it shows; double-click to open it.")
 
     def paths(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]

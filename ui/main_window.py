@@ -9,8 +9,6 @@ does all the work at once.
 
 from __future__ import annotations
 
-import copy
-import math
 import sys
 import time
 from pathlib import Path
@@ -36,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from simulator.engine import Simulation, initial_meta
 from simulator.trace import Trace, TraceError
 from ui import export, theme
 from ui.apps import scenario_apps, view_for
@@ -288,8 +287,18 @@ class MainWindow(QMainWindow):
         )
         m.addAction(self.act_projector)
         m.addAction(self._action("Full screen", self._fullscreen, "F11"))
+        self.menuBar().addMenu("&Models").addAction(self._action("Model lab…", self.open_lab, "Ctrl+L"))
         m = self.menuBar().addMenu("&Help")
         m.addAction(self._action("Keyboard shortcuts", self._show_shortcuts, "F1"))
+
+    def open_lab(self):
+        """The model lab window (ui/lab/); its "use in a scenario" opens this window's what-if."""
+        from ui.lab.window import LabWindow
+
+        self.lab_window = LabWindow(main_window=self)
+        self.lab_window.resize(1500, 980)
+        self.lab_window.show()
+        return self.lab_window
 
     # ---- opening -------------------------------------------------------------------------
 
@@ -310,8 +319,7 @@ class MainWindow(QMainWindow):
             if path.endswith(".gz") or path.endswith(".jsonl"):
                 session = Session.from_trace_file(path)
             else:
-                self._show_preview(scenario_file=path)
-                session = Session.from_spec(RunSpec(scenario_file=path))
+                session = self._build_session(RunSpec(scenario_file=path))
         except (TraceError, ValueError, OSError) as exc:
             if not quiet:
                 self.show_error(str(exc), title=f"Cannot open {Path(path).name}")
@@ -328,27 +336,25 @@ class MainWindow(QMainWindow):
 
     def open_scenario_dict(self, scenario: dict, seed: int | None = None) -> bool:
         try:
-            self._show_preview(scenario=scenario)
-            session = Session.from_spec(RunSpec(scenario=scenario, seed=seed))
+            session = self._build_session(RunSpec(scenario=scenario, seed=seed))
         except (ValueError, OSError) as exc:
             self.show_error(str(exc), title="Cannot build the scenario")
             return False
         self.set_session(session)
         return True
 
-    def _show_preview(self, scenario_file: str | None = None, scenario: dict | None = None) -> None:
-        """Draw the house at t = 0 straight from the validated scenario while the simulation
-        is built (the first build loads torch and the models: a second or two)."""
-        if "torch" in sys.modules:
-            return  # building is quick now
-        meta = preview_meta(scenario_file, scenario)
-        if meta is None:
-            return  # the real build reports the error
-        self.set_session(Session.from_trace(Trace(meta)))
-        self.hint.setText(f"Building {meta['scenario']}: loading the models…")
-        self._tick()
-        self.repaint()
-        QApplication.processEvents()
+    def _build_session(self, run: RunSpec) -> Session:
+        """Validate the run once, draw the house at t = 0 from the engine's own meta while
+        the simulation is built (the first build loads torch and the models: a second or
+        two), then build it."""
+        spec = Simulation.prepare(run.to_dict())
+        if "torch" not in sys.modules:
+            self.set_session(Session.from_trace(Trace(initial_meta(spec, run.seed))))
+            self.hint.setText(f"Building {spec['name']}: loading the models…")
+            self._tick()
+            self.repaint()
+            QApplication.processEvents()
+        return Session.from_spec(run, spec)
 
     def set_session(self, session: Session | None, keep_time: bool = False) -> None:
         old = self.session
@@ -368,6 +374,7 @@ class MainWindow(QMainWindow):
             self.player.seek(t)
         self.banner.hide()
         meta = session.trace.meta if session is not None else {}
+        self.library.mark_open(meta.get("scenario_file") if session is not None and session.spec else None)
         name = meta.get("scenario") or (session.source_path if session else "")
         self.setWindowTitle(f"HomeTwin — {name}" if name else "HomeTwin")
         if session is not None:
@@ -785,39 +792,3 @@ def _verdict(before, after, metric) -> str:
         return ""
     better = (after > before) == metric.higher_is_better
     return "  (better)" if better else "  (worse)"
-
-
-def preview_meta(scenario_file: str | None = None, scenario: dict | None = None) -> dict | None:
-    """Trace meta (devices, links, duration) of a scenario, without building the simulation."""
-    try:
-        from simulator.profiles import load_profile
-        from simulator.scenario import load_scenario, validate
-
-        spec = (
-            load_scenario(scenario_file) if scenario_file else validate(copy.deepcopy(scenario), "<scenario>")
-        )
-        devices = {}
-        n = len(spec["devices"])
-        for i, d in enumerate(spec["devices"]):
-            profile = load_profile(d["profile_path"])
-            capacity = None
-            if profile.battery is not None:
-                capacity = (d.get("battery") or {}).get("capacity_wh") or profile.battery["capacity_wh"]
-            angle = 2 * math.pi * i / max(n, 1)
-            devices[d["name"]] = {
-                "kind": profile.kind,
-                "profile": profile.name,
-                "capacity_wh": capacity,
-                "position": list(d.get("position") or (math.cos(angle), math.sin(angle))),
-                "models": [{"model": m, "variant": v} for m, v in (d.get("models") or {}).items()],
-            }
-        links = {ln["name"]: {"type": ln["type"], "a": ln["a"], "b": ln["b"]} for ln in spec["links"]}
-    except Exception:  # any problem: no preview, the real build will explain it
-        return None
-    return {
-        "scenario": spec["name"],
-        "description": spec.get("description", ""),
-        "sim_time_s": float(spec["duration"]),
-        "devices": devices,
-        "links": links,
-    }

@@ -14,14 +14,25 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from ui import theme
+from ui.timeline import CLOCK_STEPS_S, clock_step
 from ui.trace_index import TraceIndex
 
 pg.setConfigOptions(antialias=False, background=theme.BACKGROUND, foreground=theme.TEXT)
+TICK_SPACING_PX = 90  # about one labelled tick per this many pixels (labels like "d2 18:00" fit)
 MIN_POWER_W = 1e-4
 
 
 class TimeAxis(pg.AxisItem):
-    """Simulated seconds shown as clock time (hh:mm, with the day after 24 h)."""
+    """Simulated seconds shown as clock time (hh:mm, with the day after 24 h), ticked at
+    round instants: whole hours, 10 minutes… (pyqtgraph's own spacing gave 05:33, 11:06)."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph API)
+        span = maxVal - minVal
+        if span <= 0 or size <= 0:
+            return super().tickSpacing(minVal, maxVal, size)
+        major = clock_step(span * TICK_SPACING_PX / size)
+        minor = next((s for s in reversed(CLOCK_STEPS_S) if s < major and major % s == 0), major)
+        return [(major, 0.0), (float(minor), 0.0)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
         out = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator.apps import app_class, app_types
 from simulator.trace import (
     KIND_OF,
     BatterySample,
@@ -127,9 +128,7 @@ def generic_view(record_type: type) -> RecordView:
 
 def _owner_app_type(record_type: type) -> str | None:
     """The type of the app whose ``RECORDS`` include ``record_type`` (apps import lightly)."""
-    from simulator.apps import APP_MODULES, app_class
-
-    for app_type in APP_MODULES:
+    for app_type in app_types():
         cls = app_class(app_type)
         if cls is not None and record_type in cls.RECORDS.values():
             return app_type

@@ -27,6 +27,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
+from simulator.runs import SUMMARY_FILE, TRACE_FILE
 from simulator.trace import Trace, TraceError
 from ui.trace_index import TraceIndex
 from ui.trace_loader import IncrementalTraceLoader
@@ -115,11 +116,12 @@ class Session(QObject):
     # ---- construction --------------------------------------------------------------------
 
     @classmethod
-    def from_spec(cls, spec: RunSpec) -> Session:
-        """Build a live session (raises ScenarioError and friends for bad scenarios)."""
-        from ui.sim_worker import build_simulation
+    def from_spec(cls, spec: RunSpec, validated: dict[str, Any] | None = None) -> Session:
+        """Build a live session (raises SpecError and friends for bad scenarios);
+        ``validated``: the scenario :meth:`Simulation.prepare` already validated for it."""
+        from simulator.engine import Simulation
 
-        sim = build_simulation(spec.to_dict())
+        sim = Simulation.from_run(spec.to_dict(), validated)
         return cls(sim.trace, sim=sim, spec=spec, source_path=spec.scenario_file or "")
 
     @classmethod
@@ -129,9 +131,7 @@ class Session(QObject):
         session = cls(loader.trace, source_path=str(path))
         session.loader = loader
         session.finished = False
-        summary = Path(str(path).replace(".jsonl.gz", "") + ".summary.json")
-        alt = Path(path).with_name("summary.json")
-        for candidate in (summary, alt):
+        for candidate in (Path(path).with_name(SUMMARY_FILE),):
             if candidate.is_file():
                 try:
                     session.summary_cache = json.loads(candidate.read_text())
@@ -247,7 +247,7 @@ class Session(QObject):
         self._bg_dir = tempfile.TemporaryDirectory(prefix="hometwin-run-")
         spec_path = Path(self._bg_dir.name) / "spec.json"
         spec_path.write_text(json.dumps(self.spec.to_dict(), default=str))
-        self._bg_out = Path(self._bg_dir.name) / "trace.jsonl.gz"
+        self._bg_out = Path(self._bg_dir.name) / "run"
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONPATH", str(REPO_ROOT) + ":" + env.value("PYTHONPATH", ""))
@@ -283,7 +283,7 @@ class Session(QObject):
             proc.deleteLater()
         if self.finished:
             return
-        if exit_code != 0 or self._bg_out is None or not self._bg_out.is_file():
+        if exit_code != 0 or self._bg_out is None or not (self._bg_out / TRACE_FILE).is_file():
             errors = [ln[6:] for ln in self._bg_lines if ln.startswith("error ")]
             msg = (
                 errors[-1] if errors else (self._bg_lines[-1] if self._bg_lines else f"exit code {exit_code}")
@@ -293,7 +293,7 @@ class Session(QObject):
             self.error.emit(f"The background run failed: {msg}. Continuing the live run.")
             return
         try:
-            self._bg_loader = IncrementalTraceLoader(self._bg_out)
+            self._bg_loader = IncrementalTraceLoader(self._bg_out / TRACE_FILE)
         except TraceError as exc:
             self.background_enabled = False
             self.error.emit(str(exc))
@@ -321,7 +321,7 @@ class Session(QObject):
             old_n == 0 or new.records[old_n - 1] == self.trace.records[old_n - 1]
         )
         new.meta.setdefault("sim_time_s", self.duration_s)
-        summary_path = self._bg_out.with_name("trace.summary.json") if self._bg_out else None
+        summary_path = self._bg_out / SUMMARY_FILE if self._bg_out else None
         if summary_path is not None and summary_path.is_file():
             try:
                 self.summary_cache = json.loads(summary_path.read_text())

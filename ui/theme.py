@@ -21,7 +21,7 @@ DEVICE_KIND_COLORS: dict[str, str] = {
 }
 UNKNOWN_DEVICE_COLOR = "#999999"
 
-# Core message kinds; apps add theirs (ui/apps/<type>.py MESSAGE_COLORS).
+# Core message kinds; apps add theirs (ui/apps/<type>/ MESSAGE_COLORS).
 MESSAGE_KIND_COLORS: dict[str, str] = {
     "ack": "#BBBBBB",  # grey
     "deploy": "#228833",  # green: a model's bytes on their way to a device

@@ -339,8 +339,8 @@ class TimelineView(QWidget):
         # time ruler and playhead
         p.fillRect(QRectF(0, 0, self.width(), 16), QColor(theme.PANEL_BACKGROUND))
         p.setPen(QColor(theme.MUTED_TEXT))
-        step = _nice_step(self.window_s / 6)
-        tick = (t0 // step + 1) * step
+        step = clock_step(self.window_s / 6)
+        tick = max(t0 // step + 1, 0) * step  # no ticks before t = 0 (they all read 00:00:00)
         while tick < t1:
             x = self._x(tick, t0)
             p.drawLine(QPointF(x, 12), QPointF(x, 16))
@@ -379,8 +379,14 @@ def _natural(name: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
-def _nice_step(raw: float) -> float:
-    for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400):
+# Steps a clock reader expects between ticks: whole seconds, minutes, hours, days.
+CLOCK_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def clock_step(raw: float) -> float:
+    """The smallest clock-friendly step (s) of at least ``raw`` seconds (the timeline's ruler
+    and the plots' time axis both tick at multiples of it)."""
+    for s in CLOCK_STEPS_S:
         if s >= raw:
             return float(s)
     return 86400.0 * max(1, round(raw / 86400))

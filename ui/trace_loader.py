@@ -13,6 +13,7 @@ import json
 import time
 from pathlib import Path
 
+from simulator.apps import register_app_records
 from simulator.trace import Trace, TraceError, check_format, parse_row, upgrade_meta
 
 
@@ -37,6 +38,7 @@ class IncrementalTraceLoader:
             raise
         self.trace = Trace(header.get("meta"))
         upgrade_meta(self.trace.meta, self.version)
+        register_app_records(self.trace.meta)
         self._lineno = 1
 
     @property

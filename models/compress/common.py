@@ -6,8 +6,9 @@ float32 to ``(N, n_classes)`` logits, so they are generic over the model zoo.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,21 @@ def torch_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return accuracy_of(lambda batch: predict_logits(model, batch), x, y)
 
 
+# Called after every epoch of every ``fit`` as ``listener(epoch, epochs)``: how the GUI lab's
+# recipe process reports progress without each recipe threading a callback through.
+_EPOCH_LISTENERS: list[Callable[[int, int], None]] = []
+
+
+@contextlib.contextmanager
+def epoch_listener(listener: Callable[[int, int], None]) -> Iterator[None]:
+    """Call ``listener(epoch, epochs)`` after each epoch of any ``fit`` inside the block."""
+    _EPOCH_LISTENERS.append(listener)
+    try:
+        yield
+    finally:
+        _EPOCH_LISTENERS.remove(listener)
+
+
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -91,7 +107,7 @@ def fit(
     steps = max(1, epochs * ((len(xs) + batch_size - 1) // batch_size))
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     best_acc, best_state = -1.0, None
-    for _ in range(epochs):
+    for epoch in range(epochs):
         model.train()
         if freeze_batchnorm:
             for module in model.modules():
@@ -112,6 +128,8 @@ def fit(
             acc = torch_accuracy(model, *val)
             if acc >= best_acc:
                 best_acc, best_state = acc, copy.deepcopy(model.state_dict())
+        for listener in _EPOCH_LISTENERS:
+            listener(epoch + 1, epochs)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

@@ -50,18 +50,9 @@ from models.compress.lab import (
     ort_predict,
     torch_predict,
 )
+from models.compress.options import Option
 
 torch.set_num_threads(1)
-
-
-@dataclass(frozen=True)
-class Option:
-    """A recipe option: its type, default and one-line help (the CLI builds flags from these)."""
-
-    kind: type
-    default: Any
-    help: str
-    choices: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +155,7 @@ def _ptq_recipe(method: str, calib_set: str = "random"):
 
 
 _CALIB_OPTIONS = {
-    "calib_size": Option(int, 512, "number of calibration samples"),
+    "calib_size": Option(int, 512, "number of calibration samples", minimum=1, maximum=100_000),
     "calib_set": Option(str, "random", "how calibration samples are chosen", calibration.CALIBRATION_SETS),
 }
 
@@ -194,6 +185,7 @@ def mixed_recipe(
     calib_size: int = 512,
     fp32_budget: float = 0.25,
     max_layers: int = 2,
+    fp32_layers: str = "",
 ) -> tuple[str, ModelCard]:
     calib, calib_desc = _calibration_inputs(bench, "random", calib_size)
     splits = bench.splits
@@ -212,11 +204,23 @@ def mixed_recipe(
         base_kl, base_acc, ranking = mixed.layer_sensitivity(
             nodes, params, quantize_excluding, lambda p: ort_predict(p)(splits.x_val), fp32_val, splits.y_val
         )
-        keep = mixed.choose_fp32_layers(ranking, fp32_budget, max_layers)
+        if fp32_layers.strip():  # the user's pick (the lab's sensitivity plot), not the budget rule
+            wanted = [name.strip() for name in fp32_layers.split(",") if name.strip()]
+            known = [s.layer for s in ranking]
+            unknown = [name for name in wanted if name not in known]
+            if unknown:
+                raise LabError(
+                    f"fp32_layers: {unknown[0]!r} is not a layer of {bench.name}; expected {', '.join(known)}"
+                )
+            keep = [s for s in ranking if s.layer in wanted]
+        else:
+            keep = mixed.choose_fp32_layers(ranking, fp32_budget, max_layers)
         quantized = quantize_excluding([s.node for s in keep])
         kept = ",".join(s.layer for s in keep) or "none"
         recipe = (
-            f"mixed: ptq-static {method} {calib_desc}; FP32 kept for {kept} (leave-one-out KL sensitivity)"
+            f"mixed: ptq-static {method} {calib_desc}; FP32 kept for {kept} "
+            + ("(chosen by hand from" if fp32_layers.strip() else "(by")
+            + " leave-one-out KL sensitivity)"
         )
         extra = {
             "sensitivity": [
@@ -540,8 +544,11 @@ RECIPES: dict[str, Recipe] = {
         {
             "method": _METHOD,
             "calib_size": _CALIB_OPTIONS["calib_size"],
-            "fp32_budget": Option(float, 0.25, "largest fraction of weights kept FP32"),
-            "max_layers": Option(int, 2, "most layers kept FP32"),
+            "fp32_budget": Option(float, 0.25, "largest fraction of weights kept FP32", minimum=0, maximum=1),
+            "max_layers": Option(int, 2, "most layers kept FP32", minimum=0, maximum=100),
+            "fp32_layers": Option(
+                str, "", "comma-separated layers kept FP32 (default: the most sensitive within the budget)"
+            ),
         },
     ),
     "qat": Recipe(
@@ -549,8 +556,8 @@ RECIPES: dict[str, Recipe] = {
         "quantization-aware fine-tuning, then static INT8",
         qat_recipe,
         {
-            "epochs": Option(int, 2, "fine-tuning epochs"),
-            "lr": Option(float, 1e-4, "learning rate"),
+            "epochs": Option(int, 2, "fine-tuning epochs", minimum=0, maximum=200),
+            "lr": Option(float, 1e-4, "learning rate", minimum=0, maximum=1, exclusive_min=True),
             "calib_size": _CALIB_OPTIONS["calib_size"],
         },
     ),
@@ -559,8 +566,10 @@ RECIPES: dict[str, Recipe] = {
         "unstructured magnitude pruning, CSR storage",
         sparse_recipe,
         {
-            "sparsity": Option(float, 0.75, "fraction of weights set to zero"),
-            "epochs": Option(int, 6, "fine-tune epochs"),
+            "sparsity": Option(
+                float, 0.75, "fraction of weights set to zero", minimum=0, maximum=1, exclusive_max=True
+            ),
+            "epochs": Option(int, 6, "fine-tune epochs", minimum=0, maximum=200),
         },
     ),
     "pruned": Recipe(
@@ -568,8 +577,10 @@ RECIPES: dict[str, Recipe] = {
         "structured channel pruning (smaller dense layers)",
         structured_recipe,
         {
-            "amount": Option(float, 0.5, "fraction of channels removed"),
-            "epochs": Option(int, 12, "fine-tune epochs"),
+            "amount": Option(
+                float, 0.5, "fraction of channels removed", minimum=0, maximum=1, exclusive_max=True
+            ),
+            "epochs": Option(int, 12, "fine-tune epochs", minimum=0, maximum=200),
         },
     ),
     "distilled": Recipe(
@@ -577,10 +588,14 @@ RECIPES: dict[str, Recipe] = {
         "knowledge distillation into a thin student (and the student alone as control)",
         distilled_recipe,
         {
-            "width": Option(float, 0.5, "student channel width vs teacher"),
-            "epochs": Option(int, 10, "epochs"),
-            "temperature": Option(float, 2.0, "softmax temperature"),
-            "mixup": Option(float, 0.4, "mixup Beta parameter (0 = none)"),
+            "width": Option(
+                float, 0.5, "student channel width vs teacher", minimum=0, maximum=1, exclusive_min=True
+            ),
+            "epochs": Option(int, 10, "epochs", minimum=1, maximum=200),
+            "temperature": Option(
+                float, 2.0, "softmax temperature", minimum=0, maximum=100, exclusive_min=True
+            ),
+            "mixup": Option(float, 0.4, "mixup Beta parameter (0 = none)", minimum=0, maximum=10),
         },
     ),
     "early-exit": Recipe(
@@ -588,7 +603,9 @@ RECIPES: dict[str, Recipe] = {
         "early-exit head with a confidence threshold",
         early_exit_recipe,
         {
-            "max_loss": Option(float, 0.001, "largest validation accuracy loss allowed"),
+            "max_loss": Option(
+                float, 0.001, "largest validation accuracy loss allowed", minimum=0, maximum=1
+            ),
             "threshold_rule": Option(
                 str,
                 "lowest",
@@ -617,6 +634,25 @@ MODEL_OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+def check_options(recipe: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` for ``recipe`` typed and range-checked, before anything runs or is written;
+    ``LabError`` naming the option and what it accepts (the CLI's exit 2, the lab's message)."""
+    if recipe not in RECIPES:
+        raise LabError(f"unknown recipe {recipe!r}; expected one of: {', '.join(RECIPES)}")
+    spec = RECIPES[recipe]
+    checked = {}
+    for name, value in options.items():
+        if name not in spec.options:
+            raise LabError(
+                f"recipe {recipe!r} has no option {name!r}; it takes {', '.join(spec.options) or 'none'}"
+            )
+        try:
+            checked[name] = spec.options[name].check(value)
+        except ValueError as error:
+            raise LabError(f"{name}: {error}") from None
+    return checked
+
+
 def compress(
     model: str | Workbench,
     recipe: str,
@@ -639,6 +675,8 @@ def compress(
         raise LabError(
             f"recipe {recipe!r} has no option {sorted(unknown)[0]!r}; it takes {', '.join(spec.options)}"
         )
+    variant = {"variant": opts.pop("variant")} if "variant" in opts else {}
+    opts = {**check_options(recipe, opts), **variant}
     bench = open_workbench(model, devices_fit=devices_fit) if isinstance(model, str) else model
     opts = {**MODEL_OPTIONS.get(bench.name, {}).get(recipe, {}), **opts}
     return spec.run(bench, **opts)

@@ -22,6 +22,13 @@ Two labels exist at a time ``t``:
   stress *is* ``tachycardia`` on the ECG; dismissing it is the health app's job, from the
   activity context (``accel_g``, ``activity``) and the screener.
 
+Premature beats (:func:`add_ectopy`, off unless asked for): a wearer's own burden, origin
+(atrial / ventricular), couplet share, bigeminy runs and PVC pulse deficit, waxing and
+waning over the day with the activity (more under stress, fewer during exercise). They show
+in every ECG taken in sinus rhythm, and on the watch: PVC pulses are weak, so in ventricular
+bigeminy the PPG counts about half the beats, and isolated premature beats make the readings
+jumpy.
+
 Screener input (:func:`screening_windows`): ``(N, 3, window_s / dt_s)`` float32, channels
 ``[(hr_bpm - 80) / 40, accel_g / 0.5, hr_valid]`` over the last ``window_s`` up to ``t``
 (oldest first, edge-padded before the start of the day). Default ``(N, 3, 60)``.
@@ -29,7 +36,7 @@ Screener input (:func:`screening_windows`): ``(N, 3, window_s / dt_s)`` float32,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,6 +47,10 @@ RHYTHMS = ("normal", "tachycardia", "bradycardia", "af")
 EPISODE_KINDS = ("tachycardia", "bradycardia", "af")
 DAY_S = 86400.0
 SCREEN_CHANNELS = ("hr_norm", "accel_norm", "hr_valid", "resting_hr_norm")
+# Premature beats rise with catecholamines (stress) and fall at high sinus rates (exercise
+# overdrive-suppresses them); relative to rest.
+ECTOPY_ACTIVITY_FACTOR = {"sleep": 0.6, "rest": 1.0, "commute": 1.2, "exercise": 0.4, "stress": 1.8}
+BIGEMINY_ATRIAL, BIGEMINY_VENTRICULAR = 1, 2
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,18 @@ class EpisodeSpec:
         return self.start_s + self.duration_s
 
 
+@dataclass(frozen=True)
+class EctopyProfile:
+    """A wearer's premature beats (see :func:`add_ectopy`)."""
+
+    burden: float  # mean chance a sinus beat is replaced by an ectopic event, at rest
+    pvc_share: float  # chance an event (or a bigeminy run) is ventricular
+    couplet_share: float  # chance an event is a couplet
+    bigeminy_per_hour: float  # bigeminy runs starting per hour at the mean burden
+    pulse_deficit: float  # share of PVC pulses too weak for the PPG
+    focus: ecg.EctopicFocus
+
+
 @dataclass
 class WearerDay:
     """Per-step arrays on the ``dt_s`` grid plus the wearer's ECG morphology."""
@@ -76,6 +99,9 @@ class WearerDay:
     episodes: list[EpisodeSpec]
     morphology: ecg.Morphology
     resting_hr_bpm: float
+    ectopy: EctopyProfile | None = None
+    ectopy_burden: np.ndarray | None = None  # (T,) float32 local burden (0 outside sinus rhythm)
+    ectopy_bigeminy: np.ndarray | None = None  # (T,) int8 0 none, 1 atrial, 2 ventricular run
 
     def index_at(self, t_s: float | np.ndarray) -> np.ndarray:
         """Index of the sample covering time ``t_s`` (clipped to the day)."""
@@ -263,6 +289,73 @@ def simulate_day(
     )
 
 
+def add_ectopy(day: WearerDay, burden: float, pvc_share: float, rng: np.random.Generator) -> WearerDay:
+    """The same day with this wearer's premature beats (a new day; ``day`` is unchanged).
+
+    ``burden`` (0-0.5) is the mean chance a sinus beat at rest is replaced by an ectopic
+    event, ``pvc_share`` (0-1) the share that are ventricular. Drawn per wearer from ``rng``:
+    the ectopic focus, the couplet share (5-30 %), bigeminy runs (1-15 min, 0.2-1.5 an hour
+    at a 5 % burden, more with more burden) and the PVC pulse deficit (30-90 %). Only the
+    watch's heart-rate readings change (the true rate, rhythm and episodes do not)."""
+    if not 0.0 <= burden <= 0.5 or not 0.0 <= pvc_share <= 1.0:
+        raise ValueError(f"burden must be in [0, 0.5] and pvc_share in [0, 1], got {burden}, {pvc_share}")
+    profile = EctopyProfile(
+        burden=float(burden),
+        pvc_share=float(pvc_share),
+        couplet_share=float(rng.uniform(0.05, 0.3)),
+        bigeminy_per_hour=float(rng.uniform(0.2, 1.5) * burden / 0.05),
+        pulse_deficit=float(rng.uniform(0.3, 0.9)),
+        focus=ecg.random_focus(rng),
+    )
+    n, dt = day.t_s.size, day.dt_s
+    sinus = day.rhythm == RHYTHMS.index("normal")
+    factor = np.array([ECTOPY_ACTIVITY_FACTOR[a] for a in ACTIVITIES])[day.activity]
+    local = burden * factor * np.exp(_ar1(rng, n, dt, 1800.0, 0.4))  # waxes and wanes over hours
+    local = np.where(sinus, np.minimum(local, 0.5), 0.0)
+    bigeminy = np.zeros(n, np.int8)
+    starts = np.flatnonzero(
+        rng.random(n) < profile.bigeminy_per_hour * dt / 3600.0 * local / max(burden, 1e-9)
+    )
+    for start in starts.tolist():
+        length = int(rng.uniform(60.0, 900.0) / dt)
+        kind = BIGEMINY_VENTRICULAR if rng.random() < pvc_share else BIGEMINY_ATRIAL
+        bigeminy[start : start + length] = kind
+    bigeminy[~sinus] = 0
+    # What the PPG reads: missed PVC pulses halve the count in ventricular bigeminy (by the
+    # pulse deficit); premature beats elsewhere make the beat-to-beat readings jumpy.
+    ventricular = bigeminy == BIGEMINY_VENTRICULAR
+    jumpy_sd = 40.0 * local * np.where(bigeminy > 0, 0.0, 1.0)
+    hr = day.hr_bpm.astype(np.float64) + rng.normal(0.0, 1.0, n) * jumpy_sd
+    missed = day.hr_true_bpm * (1.0 - 0.5 * profile.pulse_deficit) + rng.normal(0.0, 2.0, n)
+    hr = np.where(ventricular & day.hr_valid, missed, hr)
+    return replace(
+        day,
+        hr_bpm=np.clip(hr, 25, 230).astype(np.float32),
+        ectopy=profile,
+        ectopy_burden=local.astype(np.float32),
+        ectopy_bigeminy=bigeminy,
+    )
+
+
+def ectopy_at(day: WearerDay, t_s: float) -> ecg.Ectopy | None:
+    """The premature beats an ECG at ``t_s`` carries (None without ectopy or outside sinus)."""
+    if day.ectopy is None:
+        return None
+    i = day.index_at(t_s)
+    run = int(day.ectopy_bigeminy[i])
+    burden = float(day.ectopy_burden[i])
+    if run == 0 and burden <= 0.0:
+        return None
+    profile = day.ectopy
+    return ecg.Ectopy(
+        burden=burden,
+        pvc_share=profile.pvc_share if run == 0 else float(run == BIGEMINY_VENTRICULAR),
+        focus=profile.focus,
+        couplet_share=profile.couplet_share,
+        bigeminy=run > 0,
+    )
+
+
 def random_day(seed: int, n_episodes: int | None = None, duration_s: float = DAY_S) -> WearerDay:
     """A complete day for one wearer from one seed (schedule, 0-4 episodes, physiology)."""
     rng = np.random.default_rng(seed)
@@ -312,8 +405,9 @@ def rhythm_at(day: WearerDay, t_s: float) -> int:
 def ecg_label_at(day: WearerDay, t_s: float) -> int:
     """What a 10 s ECG at ``t_s`` shows: index into ``ecg.CLASSES`` (rate applied to sinus).
 
-    Judged from the mean heart rate; :func:`capture_ecg` with ``return_label=True`` gives the
-    label of the very record it made (they differ only within a beat of a rate cut-off).
+    Judged from the mean heart rate, premature beats left out; :func:`capture_ecg` with
+    ``return_label=True`` gives the label of the very record it made (without ectopy they
+    differ only within a beat of a rate cut-off).
     """
     i = day.index_at(t_s)
     return ecg.CLASSES.index(ecg.rate_label(RHYTHMS[day.rhythm[i]], float(day.hr_true_bpm[i])))
@@ -329,8 +423,9 @@ def capture_ecg(
 ) -> np.ndarray | tuple[np.ndarray, int]:
     """The ECG the watch records at ``t_s``: ``(duration_s * fs,)`` float32 in mV.
 
-    Rhythm and mean rate come from the day at ``t_s``; morphology is the wearer's own.
-    Wrist motion during exercise makes the recording noisier.
+    Rhythm and mean rate come from the day at ``t_s``; morphology and premature beats are
+    the wearer's own (:func:`ectopy_at`). Wrist motion during exercise makes the recording
+    noisier. The label (``return_label``) is :func:`ecg.record_label` of the very record.
     """
     i = day.index_at(t_s)
     rhythm = RHYTHMS[day.rhythm[i]]
@@ -342,7 +437,7 @@ def capture_ecg(
     morph = day.morphology
     if day.accel_g[i] > 0.3:
         morph = ecg.Morphology(**{**morph.__dict__, "noise_level": min(1.0, morph.noise_level + 0.3)})
-    signal, rate = ecg.synth_record(rhythm, hr, duration_s, fs, rng, morph)
+    signal, rate, ectopic = ecg.synth_record(rhythm, hr, duration_s, fs, rng, morph, ectopy_at(day, t_s))
     if return_label:
-        return signal, ecg.CLASSES.index(ecg.rate_label(rhythm, rate))
+        return signal, ecg.CLASSES.index(ecg.record_label(rhythm, rate, ectopic))
     return signal

@@ -8,10 +8,11 @@ A spec is everything needed to rebuild and feed a model without its training scr
 ``n`` samples for the camera, speaker and gesture models; for the health models, seeded
 subsets of fixed generated sets (``n=None``: all; see ``models/zoo/health.py``).
 
-Each architecture module (``camera``, ``speaker``, ``gesture``, ``health``) exposes
+Each architecture module (``camera``, ``speaker``, ``gesture``, ``health``, ``photo``) exposes
 ``SPECS: list[ZooSpec]``; they are imported here, so ``from models.zoo import ZOO`` is
 enough. How each model is trained lives with its trainer (``models.train`` for the health
-models, ``models.train_zoo`` for the others), keyed by the zoo name.
+models, ``models.train_photo`` for the photo encoders, ``models.train_zoo`` for the
+others), keyed by the zoo name.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class ZooSpec:
     data_version: str = "1"  # bumped whenever the generator's output changes: part of any cache key
 
 
-_MODULES = ("camera", "speaker", "gesture", "health")
+_MODULES = ("camera", "speaker", "gesture", "health", "photo")
 
 
 def _collect() -> dict[str, ZooSpec]:

@@ -74,7 +74,8 @@ class HRScreener(_PooledConvNet):
 
 
 class ECGVerifier(_PooledConvNet):
-    """Phone verifier: 10 s single-lead ECG at 125 Hz -> normal / tachycardia / bradycardia / af.
+    """Phone verifier: 10 s single-lead ECG at 125 Hz -> normal / tachycardia / bradycardia /
+    af / ectopy (premature beats at a normal rate: not escalated).
 
     Input ``(N, 1, 1250)`` in mV; ~82k parameters, ~5M MACs: small for a phone, and wide
     enough that an INT8 file is mostly weights rather than fixed graph and scale overhead.
@@ -158,6 +159,37 @@ def screener_make_dataset(split: str, n: int | None, seed: int) -> tuple[np.ndar
     return _subset(x, y, n)
 
 
+ECTOPY_RICH_WEARERS = 40
+ECTOPY_RICH_STRIPS_PER_WEARER = 60
+ECTOPY_RICH_BURDEN = (0.05, 0.25)
+
+
+def ectopy_rich_strips(
+    seed: int, n_wearers: int = ECTOPY_RICH_WEARERS, strips: int = ECTOPY_RICH_STRIPS_PER_WEARER
+) -> tuple[np.ndarray, np.ndarray]:
+    """10 s ECGs of held-out wearers with many premature beats: ``(x (N, 1, 1250), y (N,))``.
+
+    Wearer days of stream ``seed`` (other days and wearers than any training set), each with
+    1-4 episodes and premature beats (:func:`wearer.add_ectopy`, burden 5-25 %, 20-90 %
+    ventricular); two thirds of the strips at random times of the day, a third inside the
+    episodes. ``y`` is what each record shows (:func:`ecg.record_label`).
+    """
+    xs, ys = [], []
+    for day_seed in range(2_000_000 + 1000 * seed, 2_000_000 + 1000 * seed + n_wearers):
+        rng = np.random.default_rng([day_seed, 2])
+        day = wearer.random_day(day_seed, n_episodes=int(rng.integers(1, 5)))
+        day = wearer.add_ectopy(day, rng.uniform(*ECTOPY_RICH_BURDEN), rng.uniform(0.2, 0.9), rng)
+        times = list(rng.uniform(0.0, wearer.DAY_S - ecg.WINDOW_S, strips - strips // 3))
+        for _ in range(strips // 3):
+            episode = day.episodes[rng.integers(len(day.episodes))]
+            times.append(rng.uniform(episode.start_s + 60.0, episode.end_s - ecg.WINDOW_S))
+        for t_s in times:
+            signal, label = wearer.capture_ecg(day, t_s, rng, return_label=True)
+            xs.append(signal)
+            ys.append(label)
+    return np.stack(xs)[:, None, :], np.asarray(ys, np.int64)
+
+
 def ecg_make_dataset(split: str, n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``ecg_verifier`` data (see the module docstring for what ``split`` and ``seed`` mean)."""
     stream = _heldout_stream(split, seed)
@@ -181,7 +213,7 @@ SPECS = [
     ZooSpec(
         name="ecg_verifier",
         device_kind="phone",
-        task="phone 10 s single-lead ECG rhythm: normal / tachycardia / bradycardia / af",
+        task="phone 10 s single-lead ECG rhythm: normal / tachycardia / bradycardia / af / ectopy",
         classes=VERIFIER_CLASSES,
         input_shape=VERIFIER_INPUT_SHAPE,
         build=ECGVerifier,

@@ -1,10 +1,12 @@
 """The app contract: what every app implements, and what the engine offers it.
 
 An app is a behaviour installed on devices (health escalation, inference chains, federated
-training…), one package under ``simulator/apps/`` registered by type in
-:data:`simulator.apps.APP_MODULES`. Importing an app's package must stay light (no torch,
-no ONNX Runtime): the scenario loader imports it to validate params, and the trace loader
-to learn its record types. Models load in ``__init__``/``start``.
+training…), one package ``simulator/apps/<TYPE>/`` found by its folder name (see
+:mod:`simulator.apps`); the package exports ``App``, may have ``table.py`` (its CLI table)
+and keeps its views in ``ui/apps/<TYPE>/`` and its tests in ``tests/apps/<TYPE>/``.
+Importing an app's package must stay light (no torch, no ONNX Runtime): the scenario
+loader imports it to validate params, and the trace loader to learn its record types.
+Models load in ``__init__``/``start``.
 
 Lifecycle:
 
@@ -13,13 +15,17 @@ Lifecycle:
    ``apps[i].params.field`` — before anything runs.
 2. The simulation builds every app (``App(sim, name, params, where)``), then calls
    :meth:`App.start`, which starts its SimPy processes.
-3. ``summary()`` calls :meth:`App.metrics` and stores the result under ``summary[name]``.
+3. The summary calls :meth:`App.summarize` — a pure function of the trace and the app's
+   entry in ``trace.meta["apps"]`` (type, name, validated params) — and stores the result
+   under ``summary[name]``; ``python main.py summary TRACE`` rebuilds it from a saved
+   trace. Anything a metric needs is written to the trace as a record during the run;
+   energy and bytes come from the devices' and links' records, never a ledger of the app.
 
 Everything an app draws or records is namespaced by its ``name`` (unique in the scenario,
 default its type): RNG streams (:meth:`App.rng`), records (an ``app`` field), episode
 numbers and summary keys; so two apps of one type in one home give, each, exactly what
-that app gives alone. Views find an app's panel, record display hooks and CLI table in
-``ui/apps/<type>.py``.
+that app gives alone. Views find an app's panel and record display hooks in
+``ui/apps/<type>/``.
 """
 
 from __future__ import annotations
@@ -87,10 +93,17 @@ class App:
         """Start the app's SimPy processes (called once every app is built)."""
         raise NotImplementedError
 
+    @classmethod
+    def summarize(cls, trace: Trace, app: dict[str, Any], end_s: float) -> dict[str, Any]:
+        """The headline metrics of the app described by ``app`` (its entry in
+        ``trace.meta["apps"]``: ``type``, ``name``, ``params``), counting what happened by
+        ``end_s``, from the trace alone; stored under ``summary[app["name"]]``."""
+        raise NotImplementedError(f"app type {cls.TYPE!r} has no summarize(trace, app, end_s)")
+
     def metrics(self, trace: Trace, end_s: float) -> dict[str, Any]:
-        """The app's headline metrics, from the trace, counting what happened by ``end_s``;
-        stored under ``summary[self.name]``."""
-        raise NotImplementedError
+        """:meth:`summarize` of this app's entry in the trace's meta."""
+        entry = next(a for a in trace.meta["apps"] if a["name"] == self.name)
+        return type(self).summarize(trace, entry, end_s)
 
     # -- services: namespaced by the app's name ---------------------------------------
     def stream(self, stream: str) -> str:

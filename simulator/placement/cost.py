@@ -18,13 +18,13 @@ memory makes the placement infeasible (infinite latency).
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 from models.cards import ModelCard
 from simulator.compute import estimate_card
+from simulator.network import route_up_first
 from simulator.placement.layers import LayerTable
-from simulator.profiles import DeviceProfile
+from simulator.profiles import DeviceProfile, link_defaults, load_profile
 
 BOUNDARIES = ("fp32", "int8")
 
@@ -116,36 +116,8 @@ class State:
         equal, ``None`` when no chain of links joins them."""
         key = (src, dst)
         if key not in self._routes:
-            up = {name: link for name, link in self.links.items() if link.up}
-            self._routes[key] = shortest_route(up, src, dst) or shortest_route(self.links, src, dst)
+            self._routes[key] = route_up_first(self.links.values(), src, dst)
         return self._routes[key]
-
-
-def shortest_route(links: dict[str, LinkStatus], src: str, dst: str):
-    if src == dst:
-        return []
-    previous: dict[str, tuple[LinkStatus, str]] = {}
-    frontier = deque([src])
-    seen = {src}
-    while frontier:
-        node = frontier.popleft()
-        for link in links.values():
-            if node not in (link.a, link.b):
-                continue
-            other = link.b if node == link.a else link.a
-            if other in seen:
-                continue
-            seen.add(other)
-            previous[other] = (link, node)
-            if other == dst:
-                hops = []
-                while other != src:
-                    link_used, sender = previous[other]
-                    hops.append((link_used, sender, other))
-                    other = sender
-                return hops[::-1]
-            frontier.append(other)
-    return None
 
 
 @dataclass(frozen=True)
@@ -268,7 +240,6 @@ def static_state(
 ) -> State:
     """A state from profiles and link types alone (no simulation): ``devices`` name → profile
     name, ``links`` ``(name, type, a, b, overrides)`` over ``simulator/profiles/links.yaml``."""
-    from simulator.profiles import link_defaults, load_profile
 
     soc = state_of_charge or {}
     statuses = {}

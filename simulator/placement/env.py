@@ -21,7 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from simulator.placement import home
+import simulator.placement.home as home
 from simulator.placement.observe import HIGH, LOW, N_ACTIONS, N_FEATURES, Reward, decode, encode
 
 

@@ -21,9 +21,11 @@ from typing import Any
 import numpy as np
 
 from models.cards import find_card
+from simulator.engine import Simulation
 from simulator.placement.cost import Placement, Request
 from simulator.placement.layers import layer_table
-from simulator.placement.policies import Policy
+from simulator.placement.observe import Reward
+from simulator.placement.policy import Policy
 from simulator.placement.runner import Outcome, PlacementRunner
 
 APP = "placement"
@@ -210,7 +212,6 @@ class Workload:
     def metrics(self, reward=None) -> dict[str, Any]:
         """Headline numbers of the served requests: latency percentiles, deadline misses,
         energy per device (compute and radio bits), reward per request, where work ran."""
-        from simulator.placement.observe import Reward
 
         reward = reward or Reward()
         records = [o.record for o in self.outcomes]
@@ -308,7 +309,6 @@ def _valid(placement: Placement, request: Request) -> Placement:
 
 def build(setting: Setting, seed: int, policy: Policy | None = None, policy_name: str = ""):
     """``(sim, workload)`` of ``setting`` with ``seed``, started (not run)."""
-    from simulator.engine import Simulation
 
     sim = Simulation.from_dict(scenario(setting, seed), source=f"<placement home {setting.name}>")
     workload = Workload(sim, setting, policy, policy_name)

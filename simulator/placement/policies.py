@@ -28,10 +28,10 @@ Options and their costs come from :mod:`simulator.placement.cost`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from models.cards import ARTIFACTS_DIR
 from simulator.placement.cost import BOUNDARIES, Estimate, Placement, Request, State, estimates
+from simulator.placement.policy import SHIPPED_AGENT, Policy
 from simulator.validate import Field, ListOf, SpecError, check_file
 
 PLACEMENT_SCHEMA: dict[str, Any] = {
@@ -44,18 +44,6 @@ PLACEMENT_SCHEMA: dict[str, Any] = {
 }
 # Offload targets by default: devices of these kinds, in this order.
 DEFAULT_TARGET_KINDS = ("hub", "cloud")
-# The agent ``policy: rl`` loads when no ``agent`` is named (trained by ``python -m
-# simulator.placement.rl``).
-SHIPPED_AGENT = ARTIFACTS_DIR / "placement" / "ppo_placement.zip"
-
-
-class Policy:
-    """Base class: ``place(request, state)`` returns where the request runs."""
-
-    NAME: ClassVar[str] = ""
-
-    def place(self, request: Request, state: State) -> Placement:
-        raise NotImplementedError
 
 
 def _fastest(rows: list[Estimate]) -> Estimate:

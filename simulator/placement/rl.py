@@ -19,7 +19,7 @@ from pathlib import Path
 
 from simulator.placement.cost import Placement, Request, State
 from simulator.placement.observe import decode, encode
-from simulator.placement.policies import SHIPPED_AGENT, Policy
+from simulator.placement.policy import SHIPPED_AGENT, Policy
 
 AGENT_PATH = SHIPPED_AGENT
 # PPO settings (stable-baselines3 defaults unless noted): 4 environments × 512 steps per

@@ -21,13 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import simpy
 
 from simulator.devices import PRIORITY_NORMAL
-from simulator.placement.cost import DeviceStatus, LinkStatus, Placement, Request, State, shortest_route
+from simulator.network import route_up_first, send_route
+from simulator.placement.cost import DeviceStatus, LinkStatus, Placement, Request, State
 from simulator.trace import register_records
+
+if TYPE_CHECKING:
+    from simulator.network import Link
 
 
 class Placed(NamedTuple):
@@ -93,10 +97,6 @@ class PlacementRunner:
         self.link_queue_s: dict[str, float] = {}  # airtime of messages waiting or in the air, per link
         self._radios: dict[tuple[str, str], simpy.Resource] = {}
         self._routes: dict[tuple, list | None] = {}  # (src, dst, links down) → hops
-        self._topology = {
-            name: LinkStatus(name, link.type, link.a.name, link.b.name, True, 1.0, 0.0, 0.0, 0.0, 0.0)
-            for name, link in sim.links.items()
-        }
 
     # -- the state a policy sees -------------------------------------------------------
     def state(self) -> State:
@@ -215,32 +215,27 @@ class PlacementRunner:
             energy[name] = energy.get(name, 0.0) + device.cost(part).energy_j
         return ran
 
-    def route(self, src: str, dst: str) -> list[tuple[str, str, str]] | None:
-        """``[(link name, sender, receiver), ...]`` from ``src`` to ``dst``: the fewest hops
+    def route(self, src: str, dst: str) -> list[tuple[Link, str, str]] | None:
+        """``[(link, sender, receiver), ...]`` from ``src`` to ``dst``: the fewest hops
         over the links that are up now, else over all links (the send then stops at the
         first down one), as :meth:`State.route` estimates it."""
         down = tuple(name for name, link in self.sim.links.items() if not link.up)
         key = (src, dst, down)
         if key not in self._routes:
-            up = {name: status for name, status in self._topology.items() if name not in down}
-            hops = shortest_route(up, src, dst) or shortest_route(self._topology, src, dst)
-            self._routes[key] = None if hops is None else [(link.name, s, r) for link, s, r in hops]
+            self._routes[key] = route_up_first(self.sim.links.values(), src, dst)
         return self._routes[key]
 
     def _carry(self, src: str, dst: str, size_bytes: int, msg_kind: str, energy: dict[str, float]):
         """Send hop by hop; returns ``(where the data is, delivered)``."""
-        route = self.route(src, dst)
-        if route is None:
-            return src, False
-        where = src
-        for link_name, sender, receiver in route:
-            delivered = yield from self._send(
-                self.sim.links[link_name], sender, receiver, size_bytes, msg_kind, energy
-            )
-            if not delivered:
-                return where, False
-            where = receiver
-        return where, True
+
+        def hop(link, sender: str, receiver: str):
+            delivered = yield from self._send(link, sender, receiver, size_bytes, msg_kind, energy)
+            return "delivered" if delivered else "failed"
+
+        delivery = yield from send_route(
+            self.sim, src, self.route(src, dst), msg_kind, size_bytes, send_hop=hop
+        )
+        return delivery.at, delivery.status == "delivered"
 
     def _send(
         self, link, sender: str, receiver: str, size_bytes: int, msg_kind: str, energy: dict[str, float]

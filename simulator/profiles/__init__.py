@@ -14,7 +14,7 @@ from typing import Any
 from simulator.validate import Field, MapOf, SpecError, check_file, read_yaml
 
 PROFILES_DIR = Path(__file__).resolve().parent
-DEVICE_KINDS = ("watch", "phone", "camera", "speaker", "hub", "cloud")
+DEVICE_KINDS = ("watch", "phone", "camera", "speaker", "hub", "cloud", "car")
 PRECISIONS = ("fp32", "fp16", "int8")
 LINK_TYPES = ("ble", "wifi", "wan")
 
@@ -26,6 +26,12 @@ _ENGINE = {
     "utilization": Field(float, required=True, minimum=0.0, exclusive_min=True, maximum=1.0),
     "power_w": Field(float, required=True, minimum=0.0),
     "source": Field(str, required=True),
+    # an engine that skips zero input activations at run time: the share of a card's
+    # skippable MACs (its measured dynamic sparsity) it actually saves; absent: none
+    "zero_skipping": {
+        "fraction_saved": Field(float, required=True, minimum=0.0, maximum=1.0),
+        "source": Field(str, required=True),
+    },
 }
 PROFILE_SCHEMA: dict[str, Any] = {
     "name": Field(str, required=True),
@@ -72,6 +78,7 @@ class Engine:
     utilization: float
     power_w: float
     source: str
+    zero_skipping_fraction: float = 0.0  # share of skippable (zero-operand) MACs it saves
 
     @property
     def achieved_macs_per_s(self) -> float:
@@ -121,6 +128,13 @@ def profile_from_dict(data: Any, where: str) -> DeviceProfile:
     sources = {f"power_states.{k}": v["source"] for k, v in states.items()}
     sources.update({f"components.{k}": v["source"] for k, v in spec["components"].items()})
     sources.update({f"compute.engines.{k}": v["source"] for k, v in engines.items()})
+    sources.update(
+        {
+            f"compute.engines.{k}.zero_skipping": v["zero_skipping"]["source"]
+            for k, v in engines.items()
+            if v["zero_skipping"]
+        }
+    )
     sources["compute"] = spec["compute"]["source"]
     if spec["battery"]:
         sources["battery"] = spec["battery"]["source"]
@@ -132,7 +146,14 @@ def profile_from_dict(data: Any, where: str) -> DeviceProfile:
         power_states_w={k: v["power_w"] for k, v in states.items()},
         components_w={k: v["power_w"] for k, v in spec["components"].items()},
         engines={
-            k: Engine(k, v["peak_macs_per_s"], v["utilization"], v["power_w"], v["source"])
+            k: Engine(
+                k,
+                v["peak_macs_per_s"],
+                v["utilization"],
+                v["power_w"],
+                v["source"],
+                (v["zero_skipping"] or {}).get("fraction_saved", 0.0),
+            )
             for k, v in engines.items()
         },
         memory_bytes=spec["compute"]["memory_bytes"],

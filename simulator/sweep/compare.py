@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.apps import load_trace
 from simulator.sweep.folder import latest_by_key, read_rows, read_spec, scenario_digest
 from simulator.sweep.stats import Estimate
 from simulator.sweep.table import is_wall_time, load_table, row_point
@@ -52,7 +53,7 @@ class RunEntry:
     def load_trace(self) -> Trace:
         """The run's trace: read from its folder, or simulated again (same seed, same trace)."""
         if self.trace_path is not None and self.trace_path.exists():
-            return Trace.load(self.trace_path)
+            return load_trace(self.trace_path)
         if self.rerun is None:
             raise SpecError(f"{self.label}: no trace.jsonl.gz next to its summary")
         from simulator.engine import Simulation

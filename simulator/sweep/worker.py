@@ -75,6 +75,7 @@ def execute_run(
     (``pid``, ``ready_at``, ``started_at``, ``ended_at``, epoch seconds). With ``run_dir``
     the run's ``summary.json`` and ``trace.jsonl.gz`` are written there too."""
     from simulator.engine import Simulation
+    from simulator.runs import write_run
 
     started_at = time.time()
     started = time.perf_counter()
@@ -84,10 +85,7 @@ def execute_run(
         sim.run()
         summary = sim.summary()
         if run_dir is not None:
-            folder = Path(run_dir)
-            folder.mkdir(parents=True, exist_ok=True)
-            sim.trace.save(folder / "trace.jsonl.gz")
-            (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            write_run(summary, sim.trace, Path(run_dir))
         metrics = flatten(summary)
         metrics.pop("seed", None)  # the row's own column
         row.update(metrics)

@@ -1,4 +1,5 @@
-"""App views: how the GUI shows an app, one module ``ui/apps/<app TYPE>.py`` per app type.
+"""App views: how the GUI shows an app, one package ``ui/apps/<app TYPE>/`` per app type
+(apps found on ``$HOMETWIN_APPS_PATH`` keep theirs in ``<folder>/ui_apps/<TYPE>/``).
 
 The simulator's contract (:class:`simulator.apps.base.App`) says what an app does and
 records; a view module says how the GUI shows it. For every app of the scenario
@@ -19,7 +20,7 @@ A view module defines any of these names (all optional):
     (``session`` is a :class:`ui.session.Session`, or ``None`` to clear) and
     ``panel.refresh(t)`` a few times a second while its tab is shown, and when it is
     shown (recompute only when something new was reached: compare counts of your
-    records, as ``ui/health_panel.py`` does).
+    records, as ``ui/apps/health_escalation/panel.py`` does).
 ``clock_label(session, app_name, t) -> str | None``
     A few words shown beside the clock at time ``t`` (``"wearer: exercise"``).
 ``WHATIF_METRICS: tuple[Metric, ...]`` and ``whatif_metrics(session, app_name, t) -> dict``
@@ -38,8 +39,9 @@ app_name)`` holds one app's records of class ``cls`` in time order (lists ``.t``
 ``manifest_at(t)``, ``soc_at(t)``…). Hooks must be cheap: the log calls ``describe`` for the
 rows on screen, the timeline and topology call theirs for what is visible, every frame.
 
-Example (``ui/apps/counter.py`` for an app of type ``counter`` that owns a ``Tick``
-record with fields ``t, app, device, count``)::
+Example (``ui/apps/counter/__init__.py`` for an app of type ``counter`` that owns a
+``Tick`` record with fields ``t, app, device, count``; a working one is in
+``tests/apps/counter/``)::
 
     from simulator.apps.counter import Tick
     from ui.apps import Metric, RecordView
@@ -71,6 +73,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+
+from simulator.apps import extra_app_folders
 
 Record = Any  # a trace record (a NamedTuple; the first field is ``t``)
 
@@ -123,6 +127,9 @@ _cache: dict[str, ModuleType | None] = {}
 
 def view_for(app_type: str) -> ModuleType | None:
     """The view module ``ui.apps.<app_type>`` (imported once), or ``None`` if there is none."""
+    for folder in extra_app_folders("ui_apps"):
+        if folder not in __path__:
+            __path__.append(folder)
     if app_type not in _cache:
         module = None
         if app_type.isidentifier():

@@ -1,10 +1,12 @@
-"""Federated learning on the device clock (app type ``federated``), as a package.
+"""Federated learning of the wearers' gesture model (app type ``federated``).
 
-The pure parts import without the engine or torch: :mod:`.strategies` (FedAvg, FedProx,
-FedAdam), :mod:`.compression` (deltas, 8-bit updates, bit packing), :mod:`.dp` (clipping,
-noise, Opacus accounting), :mod:`.secagg` (Bonawitz secure aggregation), :mod:`.paillier`
-(packed Paillier), :mod:`.partition` (the wearers' non-IID data), :mod:`.routine` (their
-charging and away hours), :mod:`.costs` (crypto device time), :mod:`.homes` (a scenario of
-N homes). :mod:`.training` holds the torch code and :mod:`.app` the SimPy app; the app
-loads ``training`` in ``start``, so importing this package never imports torch.
+Built on the core protocol :mod:`simulator.federated` (rounds, strategies, privacy,
+metrics); this package holds what is gesture-specific: :mod:`.partition` (the wearers'
+non-IID data), :mod:`.task` (the model, local training and held-out evaluation — torch in
+:mod:`.training`, loaded in ``start``), :mod:`.homes` (a scenario of N homes) and
+:mod:`.app` (the app). Importing it never imports torch.
 """
+
+from simulator.apps.federated.app import App
+
+__all__ = ["App"]

@@ -23,7 +23,8 @@ DESCRIPTION = (
     "Fifty homes teach one gesture model together without sharing a single wrist movement. "
     "Each wearer's watch trains on its own gestures overnight, on the charger and on home "
     "Wi-Fi; only model updates travel (BLE to the phone, Wi-Fi to the cloud), and the cloud "
-    "averages them into the next global model. Held-out wearers who never train measure it."
+    "averages them into the next global model, a hundred rounds in a night. Held-out "
+    "wearers who never train measure it."
 )
 NARRATION = [
     {
@@ -38,7 +39,8 @@ NARRATION = [
     },
     {
         "on": "round_end",
-        "text": "The round closed: the cloud averaged the updates that arrived by the deadline. "
+        "text": "The round closed: the cloud averaged the updates that arrived by the deadline "
+        "and took one FedAdam step with the mean. "
         "The federated panel shows the held-out accuracy and who trained, straggled or dropped.",
     },
     {
@@ -50,15 +52,17 @@ NARRATION = [
 
 
 # The shipped scenario's app params: the protocol's main knobs, spelled out for editing.
+# 100 rounds every 3 minutes with FedAdam: the old 20 rounds of FedAvg every 10 minutes
+# left the model under-trained (0.713 held-out vs 0.930 central; docs/federated.md).
 DEFAULT_PARAMS: dict[str, Any] = {
     "server": "cloud",
     "clients": "watch*",
     "keyholder": "keyholder",
-    "strategy": "fedavg",
+    "strategy": "fedadam",
     "mode": "sync",
-    "rounds": 20,
+    "rounds": 100,
     "clients_per_round": 10,
-    "round_interval": "10min",
+    "round_interval": "3min",
     "deadline": "2min",
     "local_epochs": 2,
     "batch_size": 32,

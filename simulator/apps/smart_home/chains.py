@@ -18,8 +18,13 @@ Importing this module is light (model cards are read as JSON only).
 
 from __future__ import annotations
 
+from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
+from models.cards import available, find_card  # JSON only: light
+from simulator.network import shortest_route
+from simulator.placement import check_placement, layer_table
 from simulator.validate import Field, ListOf, SpecError, check_file
 
 QOS_CLASSES = ("security", "health", "voice", "media")
@@ -71,8 +76,6 @@ def check_chains(
 ) -> list[dict[str, Any]]:
     """Validate ``raw`` chains (``where`` is ``apps[i].params.chains``) against the scenario's
     ``devices`` (name → kind) and ``links`` (pairs); return them normalised."""
-    from models.cards import available, find_card  # JSON only: light
-
     chains = check_file(ListOf(CHAIN_SCHEMA), raw, file, where)
     names: set[str] = set()
     models = available()
@@ -169,10 +172,6 @@ def _check_stage_task(stage: dict, here: str, models: dict[str, list[str]], find
 
 def _check_stage_placement(stage: dict, here: str, devices: dict[str, str], file: str, where: str) -> None:
     """Validate a stage's ``placement`` (:func:`simulator.placement.check_placement`) in place."""
-    from pathlib import Path
-
-    from simulator.placement import check_placement, layer_table
-
     if stage["model"] is None:
         raise SpecError(f"{here}.placement: only a model stage can be placed (this stage is an action)")
     if stage["trigger"] == "timer":
@@ -190,31 +189,7 @@ def _check_stage_placement(stage: dict, here: str, devices: dict[str, str], file
 
 def _connected(a: str, b: str, links: list[tuple[str, str]]) -> bool:
     """Whether some path of links joins devices ``a`` and ``b``."""
-    return route(a, b, links) is not None
-
-
-def route(a: str, b: str, links: list[tuple[str, str]]) -> list[str] | None:
-    """The fewest-hop device path from ``a`` to ``b`` over ``links`` (``[a]`` if a is b;
-    ``None`` if there is none). Ties go to the link listed first."""
-    if a == b:
-        return [a]
-    previous: dict[str, str] = {a: a}
-    frontier = [a]
-    while frontier:
-        nxt = []
-        for node in frontier:
-            for x, y in links:
-                other = y if x == node else x if y == node else None
-                if other is not None and other not in previous:
-                    previous[other] = node
-                    if other == b:
-                        path = [b]
-                        while path[-1] != a:
-                            path.append(previous[path[-1]])
-                        return path[::-1]
-                    nxt.append(other)
-        frontier = nxt
-    return None
+    return shortest_route(links, a, b) is not None
 
 
 def _check_cycles(stages: list[dict], at: str) -> None:
@@ -231,3 +206,20 @@ def _check_cycles(stages: list[dict], at: str) -> None:
                 raise SpecError(f"{at}.stages[{j}].trigger: stage cycle: {loop}")
             seen.append(parent)
             current = by_id[parent][1]
+
+
+def chain_graph(chains: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The checked ``chains`` with their graphs (the params are left as they are): each
+    chain's ``by_id`` (id → stage), ``children`` (stage id → the stages it triggers),
+    ``source`` (its sensor or timer stage) and ``priority`` (its QoS class's queue priority)."""
+    out = []
+    for chain in chains:
+        graph = {**chain, "by_id": {s["id"]: s for s in chain["stages"]}, "children": defaultdict(list)}
+        for stage in chain["stages"]:
+            if stage["trigger"] in SOURCE_TRIGGERS:
+                graph["source"] = stage
+            else:
+                graph["children"][stage["trigger"]].append(stage)
+        graph["priority"] = QOS_PRIORITY[chain["qos"]]
+        out.append(graph)
+    return out

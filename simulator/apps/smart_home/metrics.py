@@ -2,7 +2,11 @@
 against the ground truth, per-hop and end-to-end latency, deadline misses, bytes per hop,
 energy per device), the deploys, the switching policy, the motion gates, the doorbell's
 battery projected to days with what its draw is spent on, and, when stages are placed,
-where their layers ran and what it cost."""
+where their layers ran and what it cost.
+
+A pure function of the trace: :func:`summarize` reads the records and the app's entry in
+``trace.meta["apps"]`` (its params and the night's facts the app wrote there when it
+started, see :func:`night_facts`), never the live app; the GUI shows the same numbers."""
 
 from __future__ import annotations
 
@@ -11,13 +15,123 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulator.apps.smart_home.chains import SOURCE_TRIGGERS
-from simulator.apps.smart_home.records import ChainHop, ChainStage, DeployPlan, PolicyChange, Truth
+from simulator.apps.smart_home.chains import SOURCE_TRIGGERS, chain_graph
+from simulator.apps.smart_home.records import (
+    ChainHop,
+    ChainStage,
+    DeployPlan,
+    PlacedShare,
+    PolicyChange,
+    Truth,
+)
 from simulator.placement.runner import Placed
 from simulator.trace import DeviceJoined, DeviceLeft, Inference, Message, ModelDeployed, Note, PowerState
 
 if TYPE_CHECKING:
-    from simulator.apps.smart_home.app import SmartHome
+    from simulator.apps.smart_home.streams import Stream
+    from simulator.trace import Trace
+
+GATE_LOAD = "motion_gate"  # a camera's motion gate, a load on it while awake
+
+
+# -- facts of the night, written to the meta when the app starts --------------------------
+def encode_times(times: list[float]) -> list:
+    """Input times as runs ``[first_ms, step_ms, count]`` (a camera's frames are periodic:
+    a night's 50,000 frames are a few runs), or the plain list when they are not on the
+    millisecond grid. Exact: :func:`decode_times` gives the same floats back."""
+    ms = [round(t * 1000.0) for t in times]
+    if any(m / 1000.0 != t for m, t in zip(ms, times, strict=True)):
+        return [list(times)]
+    runs: list[list[int]] = []
+    for m in ms:
+        if runs and runs[-1][2] == 1:
+            runs[-1][1] = m - runs[-1][0]
+        if runs and runs[-1][0] + runs[-1][1] * runs[-1][2] == m:
+            runs[-1][2] += 1
+        else:
+            runs.append([m, 0, 1])
+    return runs
+
+
+def decode_times(runs: list) -> list[float]:
+    if len(runs) == 1 and isinstance(runs[0], list) and runs[0] and isinstance(runs[0][0], float):
+        return list(runs[0])
+    return [(first + step * i) / 1000.0 for first, step, count in runs for i in range(count)]
+
+
+def encode_flags(flags: list[bool]) -> list[int]:
+    """Booleans as run lengths, starting with a run of False (possibly empty)."""
+    runs, value, n = [], False, 0
+    for flag in flags:
+        if bool(flag) != value:
+            runs.append(n)
+            value, n = not value, 0
+        n += 1
+    return [*runs, n]
+
+
+def decode_flags(runs: list[int]) -> list[bool]:
+    out: list[bool] = []
+    for i, n in enumerate(runs):
+        out += [i % 2 == 1] * n
+    return out
+
+
+def night_facts(
+    away: list[tuple[float, float]],
+    streams: dict[str, Stream],
+    gate_power_w: dict[str, float],
+    doorbell: dict[str, Any] | None,
+    links_j_per_bit: dict[str, tuple[float, float]],
+) -> dict[str, Any]:
+    """What the summary needs that no record says, known when the night starts: when nobody
+    is home, each sensor's input schedule and gate decisions, the cameras' gate power, the
+    doorbell's power figures and the links' energy per bit (JSON, in the app's meta entry)."""
+    return {
+        "away": [list(span) for span in away],
+        "sensors": {
+            device: {"times": encode_times(s.ready_s), "gated": encode_flags(s.gated)}
+            for device, s in streams.items()
+        },
+        "gate_power_w": gate_power_w,
+        "doorbell": doorbell,
+        "links_j_per_bit": {name: list(pair) for name, pair in links_j_per_bit.items()},
+    }
+
+
+def _home_at(facts: dict[str, Any], t: float) -> bool:
+    return not any(a <= t < b for a, b in facts["away"])
+
+
+def stream_stats(
+    facts: dict[str, Any], device: str, end_s: float, spans: list[tuple[float, float]]
+) -> dict[str, int]:
+    """Inputs sensor ``device`` produced by ``end_s`` while home, and how many its gate passed."""
+    sensor = facts["sensors"].get(device)
+    if sensor is None:
+        return {}
+    times, gated = decode_times(sensor["times"]), decode_flags(sensor["gated"])
+    inside = [k for k, t in enumerate(times) if t <= end_s and any(a <= t < b for a, b in spans)]
+    return {"inputs": len(inside), "gated": sum(1 for k in inside if gated[k])}
+
+
+def gate_energy_j(records: list, facts: dict[str, Any], device: str, end_s: float) -> float:
+    """Energy the motion gate of camera ``device`` drew by ``end_s``: its power over each
+    time the camera was awake with the gate on (the ``motion_gate`` load in its power states)."""
+    gate_w = facts["gate_power_w"].get(device, 0.0)
+    energy, since = 0.0, None
+    for r in records:
+        if type(r) is not PowerState or r.device != device:
+            continue
+        on = GATE_LOAD in r.state.split("+")[1:]
+        if on and since is None:
+            since = r.t
+        elif not on and since is not None:
+            energy += gate_w * (r.t - since)
+            since = None
+    if since is not None:
+        energy += gate_w * max(end_s - since, 0.0)
+    return energy
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
@@ -58,7 +172,7 @@ def presence(records: list, device: str, end_s: float, present_at_start: bool) -
 
 
 def _positives(
-    app: SmartHome, chain: dict, truths: list[Truth], spans: list[tuple[float, float]]
+    facts: dict[str, Any], chain: dict, truths: list[Truth], spans: list[tuple[float, float]]
 ) -> tuple[list[Truth], set[str]]:
     """Ground truth the chain should act on: seen by its sensor while the sensor was home,
     of a class every model stage accepts, when some action stage's ``when`` held."""
@@ -74,7 +188,7 @@ def _positives(
             continue
         if not any(a <= tr.t < b for a, b in spans):
             continue
-        home = app.night.home_at(tr.t)
+        home = _home_at(facts, tr.t)
         if "any" in whens or ("home" in whens and home) or ("away" in whens and not home):
             out.append(tr)
     return out, classes
@@ -107,26 +221,26 @@ def compute_waits(
 
 
 def chain_metrics(
-    app: SmartHome,
+    home: _Home,
     chain: dict,
-    records: list,
     end_s: float,
     ended: dict | None = None,
     placed: list[Placed] | None = None,
 ) -> dict[str, Any]:
     name = chain["name"]
     source = chain["source"]
-    stages = [r for r in records if type(r) is ChainStage and r.chain == name]
-    hops = [r for r in records if type(r) is ChainHop and r.chain == name]
-    truths = [r for r in records if type(r) is Truth and r.app == app.name]
-    spans = presence(records, source["device"], end_s, source["device"] in app.sim.trace.meta["devices"])
+    records, facts = home.records, home.facts
+    stages = [r for r in home.stages if r.chain == name]
+    hops = [r for r in home.hops if r.chain == name]
+    truths = home.truths
+    spans = home.presence(source["device"], end_s)
     runs = {r.run for r in stages if r.stage == source["id"] and r.outcome == "pass"}
     actions = [r for r in stages if r.outcome == "action"]
     alerts: dict[int, ChainStage] = {}
     for r in actions:
         alerts.setdefault(r.run, r)
-    positives, classes = _positives(app, chain, truths, spans)
-    grace = app.params["match_grace_s"]
+    positives, classes = _positives(facts, chain, truths, spans)
+    grace = home.params["match_grace_s"]
     matched_truths: set[int] = set()
     true_alerts = 0
     # One alert detects at most one truth and one truth is detected by at most one alert:
@@ -157,13 +271,13 @@ def chain_metrics(
     for r in stages:
         energy[r.device] += r.energy_j
     for r in placed or []:  # a placed stage's record holds its device's share; the rest:
-        chain_name, _, by_device = app.placed[r.request]
+        chain_name, _, by_device = home.shares[r.request]
         if chain_name == name:
             for device, joules in by_device.items():
                 if device != r.source:
                     energy[device] += joules
     if source["trigger"] == "motion":
-        energy[source["device"]] += app.gate_energy_j(source["device"], end_s)
+        energy[source["device"]] += gate_energy_j(records, facts, source["device"], end_s)
     per_hop: dict[str, list[float]] = defaultdict(list)
     for (_, key), (t0, t1) in hop_spans.items():
         per_hop[key].append(t1 - t0)
@@ -174,13 +288,11 @@ def chain_metrics(
             per_stage[r.stage].append(r.t - r.start_t)
         if r.missed and r.outcome != "skipped":
             misses[r.stage] += 1
-    stream_stats = (
-        app.stream_stats(source["device"], end_s, spans) if source["trigger"] in SOURCE_TRIGGERS else {}
-    )
+    gate = stream_stats(facts, source["device"], end_s, spans) if source["trigger"] in SOURCE_TRIGGERS else {}
     return {
         "qos": chain["qos"],
-        "inputs": stream_stats.get("inputs"),
-        "gated": stream_stats.get("gated"),
+        "inputs": gate.get("inputs"),
+        "gated": gate.get("gated"),
         "model_calls": sum(1 for r in stages if r.stage == source["id"]),
         "runs": len(runs),
         "actions": len(actions),
@@ -210,11 +322,10 @@ def _count(items) -> dict[str, int]:
     return dict(out)
 
 
-def deploy_metrics(records: list, app: SmartHome) -> list[dict[str, Any]]:
+def deploy_metrics(records: list, app: str, links_j_per_bit: dict[str, list[float]]) -> list[dict[str, Any]]:
     """Each deploy the hub made: what, why, how long the bytes took and their energy."""
     out = []
-    links = app.sim.links
-    for plan in (r for r in records if type(r) is DeployPlan and r.app == app.name):
+    for plan in (r for r in records if type(r) is DeployPlan and r.app == app):
         arrived = None
         for r in records:
             if r.t < plan.t:
@@ -237,8 +348,8 @@ def deploy_metrics(records: list, app: SmartHome) -> list[dict[str, Any]]:
         for r in records:
             if type(r) is Message and r.msg_kind == "deploy" and r.size_bytes == plan.size_bytes:
                 if plan.t <= r.t and (arrived is None or r.end_t <= arrived + 1e-9):
-                    link = links[r.link]
-                    energy += r.size_bytes * 8.0 * (link.tx_j_per_bit + link.rx_j_per_bit)
+                    tx_j_per_bit, rx_j_per_bit = links_j_per_bit[r.link]
+                    energy += r.size_bytes * 8.0 * (tx_j_per_bit + rx_j_per_bit)
                     messages += 1
         out.append(
             {
@@ -257,31 +368,34 @@ def deploy_metrics(records: list, app: SmartHome) -> list[dict[str, Any]]:
     return out
 
 
-def battery_breakdown(app: SmartHome, records: list, device: str, end_s: float) -> dict[str, Any] | None:
+def battery_breakdown(
+    home: _Home, device: str, power: dict[str, Any] | None, end_s: float
+) -> dict[str, Any] | None:
     """Where ``device``'s energy went while it was home (by power state, load and compute),
-    and its battery projected to days at that average draw."""
-    dev = app.device(device)
-    if dev.battery is None:
+    and its battery projected to days at that average draw; ``power``: its capacity, power
+    states and loads (``None``: no battery)."""
+    if power is None:
         return None
-    profile = dev.profile
+    records = home.records
+    states_w, loads_w = power["power_states_w"], _last_woken_loads_w(records, home.facts)
     parts: dict[str, float] = defaultdict(float)
     previous: PowerState | None = None
     for r in records:
         if type(r) is PowerState and r.device == device:
             if previous is not None:
-                _attribute(parts, previous, r.t - previous.t, profile, app.load_power_w)
+                _attribute(parts, previous, r.t - previous.t, states_w, loads_w)
             previous = r
         elif type(r) is Inference and r.device == device:
             parts["compute (models)"] += r.energy_j
     if previous is not None:
-        _attribute(parts, previous, end_s - previous.t, profile, app.load_power_w)
-    spans = presence(records, device, end_s, device in app.sim.trace.meta["devices"])
+        _attribute(parts, previous, end_s - previous.t, states_w, loads_w)
+    spans = home.presence(device, end_s)
     home_s = sum(b - a for a, b in spans)
     total = sum(parts.values())
     if home_s <= 0 or total <= 0:
         return None
     average_w = total / home_s
-    capacity_j = dev.battery.capacity_wh * 3600.0
+    capacity_j = power["capacity_wh"] * 3600.0
     dominant = max(parts, key=parts.get)
     return {
         "hours_home": round(home_s / 3600.0, 3),
@@ -294,11 +408,29 @@ def battery_breakdown(app: SmartHome, records: list, device: str, end_s: float) 
     }
 
 
-def _attribute(parts: dict[str, float], record: PowerState, seconds: float, profile, load_power_w) -> None:
+def _last_woken_loads_w(records: list, facts: dict[str, Any]) -> dict[str, float]:
+    """The loads' power as the live app last set it: the latest camera to wake (the rule
+    before the summary came from the trace, kept to show the summaries identical)."""
+    cameras = facts["camera_loads_w"]
+    loads: dict[str, float] = {}
+    had: dict[str, set[str]] = {}
+    for r in records:
+        if type(r) is PowerState and r.device in cameras:
+            now = set(r.state.split("+")[1:])
+            for load in ("wifi", GATE_LOAD):
+                if load in now and load not in had.get(r.device, set()) and cameras[r.device][load] > 0:
+                    loads[load] = cameras[r.device][load]
+            had[r.device] = now
+    return loads
+
+
+def _attribute(
+    parts: dict[str, float], record: PowerState, seconds: float, states_w: dict[str, float], load_power_w
+) -> None:
     if seconds <= 0 or record.power_w <= 0:
         return
     state, *loads = record.state.split("+")
-    state_w = profile.power_states_w.get(state, 0.0)
+    state_w = states_w.get(state, 0.0)
     parts[f"{state} state"] += state_w * seconds
     rest = record.power_w - state_w
     for load in loads:
@@ -309,16 +441,16 @@ def _attribute(parts: dict[str, float], record: PowerState, seconds: float, prof
         parts["radio transfers"] += rest * seconds
 
 
-def placement_metrics(app: SmartHome, placed: list[Placed]) -> dict[str, Any]:
+def placement_metrics(home: _Home, placed: list[Placed]) -> dict[str, Any]:
     """Per placed stage (``chain/stage``): its policy, where its layers ran (splits, tail
     devices), latency from the input to the result where it is needed, deadline misses and
     the energy of its compute and transfers per device (battery devices' share apart)."""
     out: dict[str, Any] = {}
-    for (chain, stage), config in app.placements.items():
-        mine = [r for r in placed if app.placed[r.request][:2] == (chain, stage)]
+    for (chain, stage), config in home.placements.items():
+        mine = [r for r in placed if home.shares[r.request][:2] == (chain, stage)]
         energy: dict[str, float] = defaultdict(float)
         for r in mine:
-            for device, joules in app.placed[r.request][2].items():
+            for device, joules in home.shares[r.request][2].items():
                 energy[device] += joules
         n = len(mine)
         out[f"{chain}/{stage}"] = {
@@ -340,14 +472,45 @@ def placement_metrics(app: SmartHome, placed: list[Placed]) -> dict[str, Any]:
     return out
 
 
-def smart_home_metrics(app: SmartHome, trace, end_s: float) -> dict[str, Any]:
-    records = trace.until(end_s)
+class _Home:
+    """The records of one smart-home app up to a time, and its meta entry, read once."""
+
+    def __init__(self, trace: Trace, app: dict[str, Any], end_s: float) -> None:
+        self.name = app["name"]
+        self.params = app["params"]
+        self.facts = app["facts"]
+        self.chains = chain_graph(self.params["chains"])
+        self.placements = {
+            (c["name"], s["id"]): s["placement"]
+            for c in self.chains
+            for s in c["stages"]
+            if s.get("placement")
+        }
+        self.at_start = set(trace.meta.get("devices", {}))
+        self.records = records = trace.until(end_s)
+        name = self.name
+        self.stages = [r for r in records if type(r) is ChainStage and r.app == name]
+        self.hops = [r for r in records if type(r) is ChainHop and r.app == name]
+        self.truths = [r for r in records if type(r) is Truth and r.app == name]
+        self.shares = {
+            r.request: (r.chain, r.stage, r.energy_j_by_device)
+            for r in records
+            if type(r) is PlacedShare and r.app == name
+        }
+
+    def presence(self, device: str, end_s: float) -> list[tuple[float, float]]:
+        return presence(self.records, device, end_s, device in self.at_start)
+
+
+def summarize(trace: Trace, app: dict[str, Any], end_s: float) -> dict[str, Any]:
+    """The smart-home app's metrics by ``end_s`` from ``trace`` alone; ``app`` is its entry in
+    ``trace.meta["apps"]`` (name, params, facts)."""
+    home = _Home(trace, app, end_s)
+    records, name, params, facts = home.records, home.name, home.params, home.facts
     ended = {(r.device, r.end_t): r for r in records if type(r) is Inference}
-    placed = [r for r in records if type(r) is Placed and r.app == app.name] if app.placements else []
-    chains = {c["name"]: chain_metrics(app, c, records, end_s, ended, placed) for c in app.chains}
-    switches = [
-        r for r in records if type(r) is PolicyChange and r.app == app.name and r.policy == "switching"
-    ]
+    placed = [r for r in records if type(r) is Placed and r.app == name] if home.placements else []
+    chains = {c["name"]: chain_metrics(home, c, end_s, ended, placed) for c in home.chains}
+    switches = [r for r in records if type(r) is PolicyChange and r.app == name and r.policy == "switching"]
     local_s = 0.0
     since: dict[str, float] = {}
     for r in switches:
@@ -358,7 +521,7 @@ def smart_home_metrics(app: SmartHome, trace, end_s: float) -> dict[str, Any]:
     local_s += sum(end_s - t for t in since.values())
     out: dict[str, Any] = {
         "chains": chains,
-        "deploys": deploy_metrics(records, app),
+        "deploys": deploy_metrics(records, name, facts["links_j_per_bit"]),
         "switching": {
             "switches": len(switches),
             "to_local": sum(1 for r in switches if r.state == "local"),
@@ -367,17 +530,23 @@ def smart_home_metrics(app: SmartHome, trace, end_s: float) -> dict[str, Any]:
         "chain_changes": [
             {"t": round(r.t, 1), "device": r.device, "chain": r.policy, "state": r.state, "detail": r.detail}
             for r in records
-            if type(r) is PolicyChange and r.app == app.name and r.policy != "switching"
+            if type(r) is PolicyChange and r.app == name and r.policy != "switching"
         ],
-        "gates": {
-            d: app.stream_stats(d, end_s, presence(records, d, end_s, d in app.sim.trace.meta["devices"]))
-            for d in app.streams
-        },
-        "truth": _count(r.kind for r in records if type(r) is Truth and r.app == app.name),
+        "gates": {d: stream_stats(facts, d, end_s, home.presence(d, end_s)) for d in facts["sensors"]},
+        "truth": _count(r.kind for r in home.truths),
     }
-    doorbell = app.params["doorbell"]
-    if doorbell in app.sim.devices:
-        out["doorbell_battery"] = battery_breakdown(app, records, doorbell, end_s)
-    if app.placements:
-        out["placement"] = placement_metrics(app, placed)
+    if "doorbell" in facts:
+        out["doorbell_battery"] = battery_breakdown(home, params["doorbell"], facts["doorbell"], end_s)
+    if home.placements:
+        out["placement"] = placement_metrics(home, placed)
+    unavailable = next(
+        (
+            r.text
+            for r in records
+            if type(r) is Note and r.kind == "unavailable" and r.device == params["speaker"]
+        ),
+        None,
+    )
+    if unavailable:
+        out["unavailable"] = unavailable
     return out

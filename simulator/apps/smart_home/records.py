@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from simulator.deploy import DeployPlan
 from simulator.placement.runner import Placed
 
 
@@ -69,23 +70,6 @@ class ChainHop(NamedTuple):
     dst_energy_j: float
 
 
-class DeployPlan(NamedTuple):
-    """The hub chose ``variant`` of ``model`` for ``device`` (``role``: serving or
-    emergency) and started sending its bytes; ``reason`` is recommend's, ``options`` the
-    other variants with theirs."""
-
-    t: float
-    app: str
-    device: str
-    model: str
-    variant: str
-    role: str
-    size_bytes: int
-    serves: str
-    reason: str
-    options: str
-
-
 class PolicyChange(NamedTuple):
     """A policy changed state on ``device`` (``switching``: hub ↔ local; ``chain``:
     re-homed or broken after a device left)."""
@@ -98,11 +82,24 @@ class PolicyChange(NamedTuple):
     detail: str
 
 
+class PlacedShare(NamedTuple):
+    """What placed request ``request`` (a ``Placed`` record at the same ``t``) was for, chain
+    ``chain`` stage ``stage``, and the energy its compute and transfers drew per device."""
+
+    t: float
+    app: str
+    request: int
+    chain: str
+    stage: str
+    energy_j_by_device: dict[str, float]
+
+
 RECORDS = {
     "home_truth": Truth,
     "chain_stage": ChainStage,
     "chain_hop": ChainHop,
-    "deploy_plan": DeployPlan,
+    "deploy_plan": DeployPlan,  # the hub deploys through simulator.deploy
     "policy_change": PolicyChange,
     "placement": Placed,  # a placed stage's request (simulator.placement.runner)
+    "placement_share": PlacedShare,
 }

@@ -5,7 +5,7 @@ state, so the app runs the models over them in batches before the night starts.
 
 The schedule of a stream is cheap and always built; its inputs (frames, speech, IMU
 windows) are made only when the gate statistic or a model needs them, and the gate
-statistic is kept in the cache (:mod:`.cache`) under a key of what the inputs are made of
+statistic is kept in the cache (:data:`CACHE`, a :class:`simulator.cache.Store`) under a key of what the inputs are made of
 (``Stream.key``), which also keys the models' outputs.
 
 - Cameras: a frame every ``frame_period_s``; a PIR camera (the battery doorbell) only in
@@ -21,13 +21,29 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+import simulator.apps.smart_home.gating as gating
 from models.data import audio, images, imu
-from simulator.apps.smart_home import cache, gating
 from simulator.apps.smart_home.ground_truth import Night, Sighting
 from simulator.apps.smart_home.inputs import CameraScene, Speakers, motion_view, speech_windows, wrist_windows
+from simulator.cache import ROOT, Store, digest
+
+_HERE = Path(__file__).resolve().parent
+# The smart home's entries; the code that makes them (a change to any of these files is a new key).
+CACHE = Store(
+    "smart_home",
+    sources=(
+        _HERE / "inputs.py",
+        _HERE / "streams.py",
+        _HERE / "gating.py",
+        ROOT / "models" / "data" / "images.py",
+        ROOT / "models" / "data" / "audio.py",
+        ROOT / "models" / "data" / "imu.py",
+    ),
+)
 
 _PRIORITY = {"person": 0, "pet": 1, "package": 2, "empty": 3}
 _CHUNK = 4096
@@ -158,16 +174,16 @@ def camera_stream(
         return changed
 
     # What the frames are made of: a key for their detector outputs and motion statistic.
-    key = cache.digest(
+    key = digest(
         "camera",
-        cache.code_fingerprint(),
+        CACHE.code_fingerprint(),
         seed,
         device,
         np.asarray(times, np.float64),
         np.asarray(modes),
         {k: (s.label, s.pose_seed if s.label == "package" else 0) for k, s in objects.items()},
     )
-    changed = cache.array("motion", cache.digest(key, params["motion_pixel_threshold"]), changed_pixels)
+    changed = CACHE.array("motion", digest(key, params["motion_pixel_threshold"]), changed_pixels)
     gated = (changed >= params["motion_min_pixels"]).tolist()
     for k in range(n):
         if k == 0 or groups[k] != groups[k - 1]:
@@ -206,8 +222,8 @@ def sound_stream(
             made["mels"] = audio.features(clips()) if words else np.zeros((0, *audio.INPUT_SHAPE), np.float32)
         return made["mels"][indexes]
 
-    key = cache.digest("sound", cache.code_fingerprint(), seed, device, words, speakers.utterance_of)
-    ratio = cache.array("vad", key, lambda: gating.voice_activity(clips()) if words else np.zeros(0))
+    key = digest("sound", CACHE.code_fingerprint(), seed, device, words, speakers.utterance_of)
+    ratio = CACHE.array("vad", key, lambda: gating.voice_activity(clips()) if words else np.zeros(0))
     gated = (ratio >= params["vad_ratio"]).tolist()
     return Stream(device, "sound", times, truth, labels, gated, groups, features, ratio.tolist(), key)
 
@@ -240,8 +256,8 @@ def wrist_stream(
             made["windows"] = wrist_windows(labels, user, np.random.default_rng(_seed(seed, "imu", device)))
         return made["windows"]
 
-    key = cache.digest("imu", cache.code_fingerprint(), seed, device, np.asarray(labels))
-    motion = cache.array("any_motion", key, lambda: gating.wrist_motion(windows()) if labels else np.zeros(0))
+    key = digest("imu", CACHE.code_fingerprint(), seed, device, np.asarray(labels))
+    motion = CACHE.array("any_motion", key, lambda: gating.wrist_motion(windows()) if labels else np.zeros(0))
     gated = (motion >= params["imu_wake_rad_s"]).tolist()
     return Stream(
         device, "imu", times, truth, labels, gated, groups, lambda idx: windows()[idx], motion.tolist(), key

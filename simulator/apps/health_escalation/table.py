@@ -1,0 +1,24 @@
+"""CLI summary table of a health escalation app: the model cascade against the HR > 120 rule."""
+
+from __future__ import annotations
+
+from simulator.apps.tables import fmt
+
+
+def table(name: str, metrics: dict) -> list[str]:
+    """Episodes, detection, false alarms and time to alert, cascade beside baseline; then
+    the count of each escalation stage."""
+    base = metrics["baseline"]
+    rows = [
+        ("episodes (truth)", metrics["episodes"], base["episodes"]),
+        ("detected", metrics["detected"], base["detected"]),
+        ("sensitivity", metrics["sensitivity"], base["sensitivity"]),
+        ("false alarms", metrics["false_alarms"], base["false_alarms"]),
+        ("false alarms / day", metrics["false_alarms_per_day"], base["false_alarms_per_day"]),
+        ("median time to alert (s)", metrics["median_time_to_alert_s"], base["median_time_to_alert_s"]),
+    ]
+    lines = [f"  {name:<24} {'model cascade':>14} {'HR>120 rule':>12}"]
+    lines += [f"  {label:<24} {fmt(a):>14} {fmt(b):>12}" for label, a, b in rows]
+    stages = "  ".join(f"{stage} {count}" for stage, count in metrics["escalations"].items())
+    lines += ["", f"  escalations: {stages}"]
+    return lines
