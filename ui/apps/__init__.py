@@ -26,6 +26,11 @@ A view module defines any of these names (all optional):
 ``WHATIF_METRICS: tuple[Metric, ...]`` and ``whatif_metrics(session, app_name, t) -> dict``
     The app's headline numbers at time ``t`` (``Metric.key`` → number or ``None``), shown
     before → after by a what-if re-run.
+``WHATIF_BOX: type[QWidget]``
+    The app's own what-if control, shown in the what-if panel (one per app instance): the
+    panel calls ``WHATIF_BOX(parent)`` and ``box.set_session(session, app_name)``; the box
+    emits ``override(path: str, value)`` (a Qt signal) for each scenario edit it makes — the
+    smart home's placement of a chain stage is one (``ui/apps/smart_home/whatif.py``).
 ``MESSAGE_COLORS: dict[str, str]``
     Colours (``"#RRGGBB"``) of the message kinds the app sends (``Message.msg_kind``), for
     the dots in the topology, the timeline's transfers and the log. A kind keeps the first
