@@ -139,10 +139,16 @@ def run_split(model: nn.Module, x: torch.Tensor, k: int, boundary: str = "fp32")
 
 # -- the trained models -------------------------------------------------------------------
 def known_models() -> list[str]:
-    """Every zoo model (``models.zoo.ZOO``: camera, speaker, gesture and health models)."""
+    """The zoo models that split at layer boundaries: the layered classifiers
+    (``features`` then ``classifier``: camera, speaker, gesture and health models). The photo
+    encoders are embedding models that no chain stage places, so they have no sidecar."""
     from models.zoo import ZOO
 
-    return sorted(ZOO)
+    return sorted(name for name, spec in ZOO.items() if _layered(spec.build()))
+
+
+def _layered(module: nn.Module) -> bool:
+    return isinstance(getattr(module, "features", None), nn.Module) and hasattr(module, "classifier")
 
 
 def _source(model: str):
@@ -150,7 +156,7 @@ def _source(model: str):
     its cards were measured on (seed 0; the health models' held-out stream ``HELDOUT_SEED``)."""
     from models.zoo import ZOO, health
 
-    if model not in ZOO:
+    if model not in known_models():
         raise ValueError(f"unknown model {model!r}; expected one of: {', '.join(known_models())}")
     spec = ZOO[model]
     seed = health.HELDOUT_SEED if model in {s.name for s in health.SPECS} else 0
