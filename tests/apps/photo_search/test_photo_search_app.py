@@ -110,6 +110,27 @@ def test_exact_index_kind_answers_exactly(photo_run):
         ),
         ("query_hours", ["22:00", "08:00"], "apps[0].params.query_hours: expected [start, end]"),
         ("library", {"photos": 10, "rooms": ["attic"]}, "apps[0].params.library.rooms[0]: must be one of"),
+        # one bad value for every other field of the schema
+        ("phone", "toaster", "apps[0].params.phone: unknown device 'toaster'"),
+        ("library.photos", -1, "apps[0].params.library.photos: must be ≥ 0, got -1"),
+        ("library.taken_over_days", 0, "apps[0].params.library.taken_over_days: must be > 0, got 0"),
+        (
+            "sources",
+            [{"device": "phone", "rooms": ["porch"], "photos_per_day": -1}],
+            "apps[0].params.sources[0].photos_per_day: must be ≥ 0, got -1",
+        ),
+        (
+            "sources",
+            [{"device": "phone", "rooms": ["porch"], "hours": ["23:00", "08:00"]}],
+            "apps[0].params.sources[0].hours: expected [start, end]",
+        ),
+        ("index.connectivity", 1, "apps[0].params.index.connectivity: must be ≥ 2, got 1"),
+        ("index.expansion_add", 0, "apps[0].params.index.expansion_add: must be ≥ 1, got 0"),
+        ("index.expansion_search", 0, "apps[0].params.index.expansion_search: must be ≥ 1, got 0"),
+        ("index.dtype", "f64", "apps[0].params.index.dtype: must be one of f32, i8, got 'f64'"),
+        ("poll_s", "0s", "apps[0].params.poll_s: must be ≥ 1, got 0"),
+        ("queries_per_day", -2, "apps[0].params.queries_per_day: must be ≥ 0, got -2"),
+        ("query_times", ["later"], "apps[0].params.query_times[0]: expected a duration"),
     ],
 )
 def test_bad_params_are_refused_at_load_naming_the_field(photo_small_raw, field, value, message):
