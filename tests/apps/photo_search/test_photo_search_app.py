@@ -80,7 +80,7 @@ def test_a_query_before_any_photo_is_an_empty_result(small):
     assert small.summary()["photos"]["queries_empty"] == 1
 
 
-def test_same_seed_same_trace_and_saved_trace_gives_the_same_summary(small, photo_run, tmp_path):
+def test_same_seed_same_trace_and_a_saved_trace_loads_back(small, photo_run, tmp_path):
     run = photo_run
     again = run()
     assert list(again.trace) == list(small.trace)
@@ -89,6 +89,29 @@ def test_same_seed_same_trace_and_saved_trace_gives_the_same_summary(small, phot
     assert [r for r in loaded if isinstance(r, PhotoQuery)] == small.trace.of(PhotoQuery)
     other = run(seed=6)
     assert other.trace.of(PhotoQuery) != small.trace.of(PhotoQuery)
+
+
+def test_main_py_summary_of_the_saved_trace_equals_the_runs_summary(photo_small_raw, tmp_path, capsys):
+    import json
+
+    from bench.trace_identity import _flatten, _is_wall
+    from cli import main as cli_main
+
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(yaml.safe_dump(photo_small_raw))
+    out = tmp_path / "run"
+    assert cli_main(["run", str(scenario), "--out", str(out), "--quiet"]) == 0
+    assert cli_main(["summary", str(out / "trace.jsonl.gz")]) == 0
+    capsys.readouterr()
+
+    def without_wall(summary: dict) -> dict:
+        return {k: v for k, v in _flatten(summary).items() if not _is_wall(k)}
+
+    live = json.loads((out / "summary.json").read_text())
+    rebuilt = json.loads((out / "summary.rebuilt.json").read_text())
+    assert without_wall(rebuilt) == without_wall(live)
+    keys = ("recall_at_10", "index_recall_at_10", "query_p95_ms", "photos_indexed", "bytes_off_device")
+    assert all(key in live["photos"] for key in keys) and live["photos"]["photos_indexed"] > 0
 
 
 def test_exact_index_kind_answers_exactly(photo_run):
