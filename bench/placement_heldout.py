@@ -1,6 +1,7 @@
 """The PPO placement agent against every heuristic on held-out smart-home nights.
 
     python bench/placement_heldout.py [--seeds 6] [--first-seed 200] [--agent PATH] [--json]
+    python bench/placement_heldout.py --diagnose [--first-seed 200]   # what the agent picks
 
 Runs the shipped night (``scenarios/smart_home.yaml``) and the stressed home
 (``scenarios/smart_home_stressed.yaml``) with every placeable model stage placed by one policy
@@ -79,16 +80,53 @@ def print_table(results: dict, seeds: range) -> None:
         print(f"agent − best heuristic ({c['best']}): {c['diff']:+.4f} ± {c['ci']:.4f} reward per request")
 
 
+def diagnose(seed: int, agent: Path) -> None:
+    """Per home and model: how often the agent runs locally against how often the cost
+    model's latency estimate (a feature the agent sees) is best locally, and the median ratio
+    of the agent's action's estimated latency to the best estimate."""
+    import simulator.placement.rl as rl
+    from simulator.placement.observe import N_ACTIONS, decode, encode
+
+    picks: dict[str, list[tuple[int, int, float]]] = {}
+
+    def place(self, request, state):  # RLPolicy.place, recording what it chose
+        obs = encode(request, state)
+        action = int(self.model.predict(obs, deterministic=True)[0])
+        latency = obs[-2 * N_ACTIONS :].reshape(N_ACTIONS, 2)[:, 0]
+        ratio = float(latency[action] / max(latency.min(), 1e-9))
+        picks.setdefault(request.model, []).append((action, int(latency.argmin()), ratio))
+        return decode(action, request)
+
+    original, rl.RLPolicy.place = rl.RLPolicy.place, place  # the app builds its own policy
+    try:
+        for home_name, path in CHAIN_HOMES.items():
+            picks.clear()
+            chain_run(path, seed, POLICIES[AGENT], agent)
+            for model, rows in picks.items():
+                a = np.array(rows)
+                print(
+                    f"{home_name} seed {seed} {model:<16} n={len(a):>5}  agent local {np.mean(a[:, 0] == 0):4.0%}"
+                    f"  best estimate local {np.mean(a[:, 1] == 0):4.0%}"
+                    f"  agent's estimated latency / best: median {np.median(a[:, 2]):.2f}"
+                )
+    finally:
+        rl.RLPolicy.place = original
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--first-seed", type=int, default=200)
     parser.add_argument("--agent", type=Path, default=AGENT_PATH, help="trained PPO agent (.zip)")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.add_argument("--diagnose", action="store_true", help="what the agent picks vs the estimates")
     args = parser.parse_args(argv)
     if not args.agent.exists():
         print(f"error: {args.agent}: no such agent (train one: python -m simulator.placement.rl)")
         return 2
+    if args.diagnose:
+        diagnose(args.first_seed, args.agent)
+        return 0
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     started = time.perf_counter()
     results = run(seeds, args.agent, log=(lambda *_: None) if args.json else print)
