@@ -1,7 +1,8 @@
 """Split a zoo model at a layer boundary: a head that runs on one device, a tail on another.
 
 ``python -m models.partition [model ...]`` writes ``models/artifacts/<model>/layers.json``
-for every model (default: all of ``models.zoo.ZOO`` and ``models.train.REGISTRY``): the
+for every model (default: all of ``models.zoo.ZOO`` but ``NOT_SPLIT``, the photo search
+encoders, whose activations must not leave the phone): the
 model's sequential view (its layers in order), each layer's MACs and parameters, and the
 tensor crossing every split point ``k`` (``0`` = the raw input, ``n_layers`` = the output
 logits) with its real size in bytes as fp32 and as int8. The simulator reads these sidecars
@@ -36,6 +37,14 @@ SIDECAR_VERSION = 1
 INT8_HEADER_BYTES = 8
 # Held-out samples the int8-boundary error is measured on (per model).
 EVAL_SAMPLES = 2000
+# Zoo models that are never split across devices, and why: they get no sidecar, so the
+# placement planner (which lists models by their sidecars) never offers a split of them.
+_PRIVATE = (
+    "photo search keeps photos and their embeddings on the phone (issue 17), so no split "
+    "point may send its activations off it; its output is an embedding, not class logits, "
+    "so an int8 boundary's accuracy is not defined for it either"
+)
+NOT_SPLIT: dict[str, str] = {"photo_image_encoder": _PRIVATE, "photo_text_encoder": _PRIVATE}
 
 
 class TimePool(nn.Module):
@@ -139,10 +148,10 @@ def run_split(model: nn.Module, x: torch.Tensor, k: int, boundary: str = "fp32")
 
 # -- the trained models -------------------------------------------------------------------
 def known_models() -> list[str]:
-    """Every zoo model (``models.zoo.ZOO``: camera, speaker, gesture and health models)."""
+    """Every zoo model that may be split (``models.zoo.ZOO`` less ``NOT_SPLIT``)."""
     from models.zoo import ZOO
 
-    return sorted(ZOO)
+    return sorted(m for m in ZOO if m not in NOT_SPLIT)
 
 
 def _source(model: str):
@@ -150,6 +159,8 @@ def _source(model: str):
     its cards were measured on (seed 0; the health models' held-out stream ``HELDOUT_SEED``)."""
     from models.zoo import ZOO, health
 
+    if model in NOT_SPLIT:
+        raise ValueError(f"{model} is not split across devices: {NOT_SPLIT[model]}")
     if model not in ZOO:
         raise ValueError(f"unknown model {model!r}; expected one of: {', '.join(known_models())}")
     spec = ZOO[model]
@@ -313,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     for model in args.models or known_models():
+        if model in NOT_SPLIT:
+            parser.error(f"{model} is not split across devices: {NOT_SPLIT[model]}")
         if model not in known_models():
             parser.error(f"unknown model {model!r}; expected one of: {', '.join(known_models())}")
         started = time.perf_counter()

@@ -126,7 +126,9 @@ def test_app_names_must_be_unique_and_default_to_the_type():
     del raw["apps"][0]["name"]
     sim = Simulation.from_dict(raw)
     assert sim.apps[0].name == "health_escalation"
-    assert [(a["type"], a["name"]) for a in sim.trace.meta["apps"]] == [("health_escalation", "health_escalation")]
+    assert [(a["type"], a["name"]) for a in sim.trace.meta["apps"]] == [
+        ("health_escalation", "health_escalation")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,10 @@
 
     models  <-  simulator  <-  ui  <-  main.py, cli/, bench/, examples/, scenarios/
 
-A module may import its own layer and the layers below it, never one above. ``simulator/``
+A module may import its own layer and the layers below it, never one above. Inside the
+layers, apps are folders (``simulator/apps/X/``, ``ui/apps/X/``) that only their own
+modules import: the core and the core views never import an app, and apps never import
+each other. ``simulator/``
 and ``models/`` never import Qt or pyqtgraph; only ``simulator/sweep/ray_backend.py`` imports
 Ray. Checked statically over every import form (``import a.b``, ``from a import b``, relative
 imports, imports inside functions, ``importlib.import_module``/``__import__`` of a literal, and
@@ -125,6 +128,59 @@ def test_the_checker_sees_every_import_form(tmp_path, monkeypatch):
         assert f"imports {name}" in text, (name, text)
     assert "ui/view.py:2 imports cli.core (layer cli is above ui)" in text, text
     assert not [p for p in found if "fine.py" in p]
+
+
+def _app_types(root: Path) -> list[str]:
+    apps = root / "simulator" / "apps"
+    return sorted(p.name for p in apps.iterdir() if (p / "__init__.py").exists()) if apps.is_dir() else []
+
+
+def _app_of_module(module: str, apps: list[str]) -> str | None:
+    """The app type whose package ``module`` is in (``simulator.apps.X…`` or ``ui.apps.X…``)."""
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[0] in ("simulator", "ui") and parts[1] == "apps" and parts[2] in apps:
+        return parts[2]
+    return None
+
+
+def _sub_layer_violations() -> list[str]:
+    """Inside ``simulator/``, ``ui/``, ``cli/`` and ``models/``: only app X's own folders
+    (``simulator/apps/X/``, ``ui/apps/X/``) import app X. So the core (engine, services,
+    registry) never imports an app, core views never import an app's internals, and apps do
+    not import each other (what they share is a core service)."""
+    apps = _app_types(ROOT)
+    problems = []
+    for path in _sources():
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.split("/")[0] not in ("simulator", "ui", "cli", "models"):
+            continue
+        own = _app_of_module(_module_name(path), apps)
+        for line, module in imports_of(path):
+            app = _app_of_module(module, apps)
+            if app is not None and app != own:
+                who = f"app {own}" if own else "the core"
+                problems.append(f"{relative}:{line} imports {module} ({who} never imports app {app})")
+    return problems
+
+
+def test_only_an_app_imports_its_own_folders():
+    assert _sub_layer_violations() == []
+
+
+def test_the_sub_layer_checker_sees_core_and_cross_app_imports(tmp_path, monkeypatch):
+    for folder in ("simulator/apps/a", "simulator/apps/b", "ui/apps/a"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "__init__.py").write_text("")
+    (tmp_path / "simulator" / "engine.py").write_text("from simulator.apps.a import App\n")
+    (tmp_path / "ui" / "whatif.py").write_text("def f():\n    import ui.apps.a.panel\n")
+    (tmp_path / "simulator" / "apps" / "b" / "x.py").write_text("from simulator.apps.a.records import R\n")
+    (tmp_path / "ui" / "apps" / "a" / "ok.py").write_text("from simulator.apps.a import App\nfrom . import panel\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    text = "\n".join(_sub_layer_violations())
+    assert "simulator/engine.py:1 imports simulator.apps.a (the core never imports app a)" in text, text
+    assert "ui/whatif.py:2 imports ui.apps.a.panel (the core never imports app a)" in text, text
+    assert "simulator/apps/b/x.py:1 imports simulator.apps.a.records (app b never imports app a)" in text, text
+    assert "ok.py" not in text
 
 
 HEAVY = ("torch", "onnxruntime", "PySide6", "shiboken6", "pyqtgraph", "ray")

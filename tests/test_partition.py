@@ -13,7 +13,7 @@ from models import partition
 from models.cards import ARTIFACTS_DIR, find_card
 from models.zoo import ZOO
 
-MODELS = sorted(ZOO)
+MODELS = partition.known_models()
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,25 @@ def _inputs(model: str, n: int = 6) -> torch.Tensor:
 
 def test_there_are_five_zoo_models_with_sidecars():
     assert set(MODELS) >= {"camera_detector", "keyword_spotter", "gesture_imu", "hr_screener", "ecg_verifier"}
+    assert set(MODELS) | set(partition.NOT_SPLIT) == set(ZOO)  # every zoo model is one or the other
     for model in MODELS:
         assert partition.sidecar_path(model).exists(), f"run python -m models.partition {model}"
+
+
+@pytest.mark.parametrize("model", sorted(partition.NOT_SPLIT))
+def test_a_model_that_must_stay_on_its_device_is_never_split(model, capsys):
+    from simulator.placement import layers
+
+    assert model in ZOO and model not in MODELS
+    assert not partition.sidecar_path(model).exists()  # so placement cannot offer a split
+    assert model not in layers.models_with_tables()
+    with pytest.raises(ValueError, match="not split across devices"):
+        partition.load_trained(model)
+    with pytest.raises(SystemExit) as exit_info:
+        partition.main([model])
+    assert exit_info.value.code == 2
+    assert "not split across devices" in capsys.readouterr().err  # and nothing was written
+    assert not partition.sidecar_path(model).exists()
 
 
 @pytest.mark.parametrize("model", MODELS)

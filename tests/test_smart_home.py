@@ -131,7 +131,9 @@ def _reindexed(triggers: list[float], share: float) -> dict:
 
     def reindex(at_s: float):
         yield sim.env.timeout(at_s)
-        yield from app.sensors.best_effort_batch(app.state.hub, app.state.hub.models["camera_detector"], 1000, chain)
+        yield from app.sensors.best_effort_batch(
+            app.state.hub, app.state.hub.models["camera_detector"], 1000, chain
+        )
 
     for t in triggers:
         sim.env.process(reindex(t - 0.2))

@@ -105,7 +105,7 @@ def test_whatif_switches_a_stages_policy_and_compares_before_and_after(window, q
     t = 30 * 60.0
     window.seek(t)
     qtbot.waitUntil(lambda: window.session.frontier() >= t, timeout=60000)
-    window.whatif.set_placement("home", "indoor", 0, "offload", "hub")
+    window.whatif.app_boxes["home"].set_placement("indoor", 0, "offload", "hub")
     assert window.whatif.overrides == {
         "apps.home.params.chains.indoor.stages.0.placement": {
             "policy": "offload",

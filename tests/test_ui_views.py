@@ -33,7 +33,7 @@ def test_device_click_opens_the_inspector(window, qtbot):
 def test_log_click_seeks_there(window, qtbot):
     window.seek(2.5 * 3600)
     qtbot.waitUntil(lambda: window.player.t == pytest.approx(2.5 * 3600), timeout=10000)
-    window.log.refresh(window.player.t)
+    window.log.show_time(window.player.t)
     model = window.log.model
     row = next(i for i in range(model.rowCount()) if "link DOWN" in model.index(i, 3).data())
     index = model.index(row, 3)
@@ -47,7 +47,7 @@ def test_log_click_seeks_there(window, qtbot):
 def test_log_filters_by_device_and_kind(window, qtbot):
     window.seek(6 * 3600)
     qtbot.waitUntil(lambda: window.session.finished, timeout=10000)
-    window.log.refresh(window.player.t)
+    window.log.show_time(window.player.t)
     window.log.set_kind_filter("link")
     kinds = {window.log.model.index(i, 1).data() for i in range(window.log.model.rowCount())}
     assert kinds == {"link"}
@@ -81,5 +81,5 @@ def test_synthetic_trace_draws_dots_timeline_and_funnel(qtbot, synthetic_trace):
     assert not w.topology.devices["phone"].on  # depleted at 4 h
     img = w.timeline.grab().toImage()
     assert not img.isNull()
-    w.plots.refresh(w.player.t)
+    w.plots.show_time(w.player.t)
     assert w.plots._curves[("soc", "watch")].xData is not None

@@ -240,7 +240,7 @@ class EventLog(QWidget):
         self.model.reset_to(self.t)
         self._scroll()
 
-    def refresh(self, t: float) -> None:
+    def show_time(self, t: float) -> None:
         self._sync_devices()
         if t < self.t:
             self.t = t

@@ -139,9 +139,9 @@ class InspectorPanel(QWidget):
     def show_device(self, name: str | None, t: float) -> None:
         self.device = name
         self._models_key = None
-        self.refresh(t)
+        self.show_time(t)
 
-    def refresh(self, t: float) -> None:
+    def show_time(self, t: float) -> None:
         session = self.session
         if session is None or self.device is None or self.device not in session.index.devices:
             return

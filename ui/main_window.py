@@ -47,6 +47,7 @@ from ui.session import RunSpec, Session
 from ui.teaching import NarrationBanner
 from ui.timeline import TimelineView
 from ui.topology import TopologyView
+from ui.views import CoreView
 from ui.whatif import WhatIfPanel
 
 FRAME_MS = 15
@@ -141,6 +142,15 @@ class MainWindow(QMainWindow):
         self.log = EventLog()
         log_dock = self._dock("Event log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.resizeDocks([log_dock], [170], Qt.Orientation.Vertical)
+        # every core view (ui.views.CoreView): bound to each session, shown the playhead
+        self.core_views: tuple[CoreView, ...] = (
+            self.topology,
+            self.timeline,
+            self.plots,
+            self.inspector,
+            self.log,
+            self.whatif,
+        )
 
         self._build_toolbar()
         self._build_menus()
@@ -385,14 +395,9 @@ class MainWindow(QMainWindow):
 
     def _bind_views(self) -> None:
         session = self.session
-        index = session.index if session is not None else None
-        self.topology.set_index(index)
-        self.timeline.set_index(index)
-        self.plots.set_index(index)
-        self.inspector.set_session(session)
+        for view in self.core_views:
+            view.set_session(session)
         self._bind_app_panels(session)
-        self.log.set_session(session)
-        self.whatif.set_session(session)
 
     def _bind_app_panels(self, session: Session | None) -> None:
         """One panel per app of the scenario whose view has one (rebuilt when the apps change)."""
@@ -547,10 +552,10 @@ class MainWindow(QMainWindow):
             self.timeline.show_time(t)
         elif phase in (0, 2, 5):
             slow = "plots"
-            self.plots.refresh(t, {2: 0, 5: 1, 0: 2}[phase])
+            self.plots.show_time(t, {2: 0, 5: 1, 0: 2}[phase])
         elif phase == 3:
             slow = "log"
-            self.log.refresh(t)
+            self.log.show_time(t)
             if k % 12 == 3:
                 slow = "log+apps"
                 panel = self.app_tabs.currentWidget()
@@ -558,7 +563,7 @@ class MainWindow(QMainWindow):
                     panel.refresh(t)
                 self._maybe_compare(t)
             else:
-                self.inspector.refresh(t)
+                self.inspector.show_time(t)
         now = time.perf_counter()
         if timing is not None:
             timing.setdefault("player+sim", []).append(1000 * (t1 - t0))
@@ -586,13 +591,10 @@ class MainWindow(QMainWindow):
 
     def _refresh_slow(self, force: bool = False) -> None:
         t = self.player.t
-        self.topology.show_time(t)
-        self.timeline.show_time(t)
-        self.plots.refresh(t)
-        self.log.refresh(t)
+        for view in self.core_views:
+            view.show_time(t)
         for panel in self.app_panels.values():
             panel.refresh(t)
-        self.inspector.refresh(t)
         self._refresh_clock(t)
 
     # ---- what-if -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 from ui import theme
 from ui.timeline import CLOCK_STEPS_S, clock_step
 from ui.trace_index import TraceIndex
+from ui.views import IndexView
 
 pg.setConfigOptions(antialias=False, background=theme.BACKGROUND, foreground=theme.TEXT)
 TICK_SPACING_PX = 90  # about one labelled tick per this many pixels (labels like "d2 18:00" fit)
@@ -78,7 +79,7 @@ def _join(parts_x: list[np.ndarray], parts_y: list[np.ndarray]) -> tuple[np.ndar
     return np.concatenate(xs), np.concatenate(ys)
 
 
-class PlotsPanel(QWidget):
+class PlotsPanel(IndexView, QWidget):
     """Three stacked plots sharing the time axis; ``seek_requested(t)`` on a click.
 
     Each plot is its own widget so the window can refresh them on different frames: a
@@ -234,7 +235,7 @@ class PlotsPanel(QWidget):
         ys[1::2] = y[:cut]
         return xs, np.maximum(ys, MIN_POWER_W)
 
-    def refresh(self, t: float, which: int | None = None) -> None:
+    def show_time(self, t: float, which: int | None = None) -> None:
         """Redraw plot ``which`` (0 battery, 1 power, 2 latency; None: all) up to ``t``."""
         for k in (0, 1, 2) if which is None else (which,):
             self._refresh_one(k, t)

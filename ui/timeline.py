@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QWidget
 from ui import theme
 from ui.record_views import VIEWS
 from ui.trace_index import TraceIndex
+from ui.views import IndexView
 
 KIND_ORDER = ["watch", "phone", "camera", "speaker", "hub", "cloud"]
 MAX_ITEMS = 4000
@@ -65,7 +66,7 @@ def group_rows(lanes: list[str], kinds: dict[str, str], keep: str | None) -> lis
     return rows
 
 
-class TimelineView(QWidget):
+class TimelineView(IndexView, QWidget):
     """See module docstring; ``seek_requested(t)`` when the user clicks a time."""
 
     seek_requested = Signal(float)

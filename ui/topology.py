@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
 from ui import theme
 from ui.record_views import VIEWS
 from ui.trace_index import TraceIndex
+from ui.views import IndexView
 
 GLYPH = 26.0  # half size of a device glyph in pixels (full detail)
 COMPACT_GLYPH = GLYPH * 0.6
@@ -772,7 +773,7 @@ def layout_positions(devices: dict[str, dict]) -> dict[str, QPointF]:
     return {name: QPointF((x - x0) * k, (y - y0) * k) for name, (x, y) in raw.items()}
 
 
-class TopologyView(QGraphicsView):
+class TopologyView(IndexView, QGraphicsView):
     """The house: see the module docstring. ``device_clicked(name)`` on a click."""
 
     device_clicked = Signal(str)

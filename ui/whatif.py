@@ -1,6 +1,6 @@
 """What-if editing: change a battery, a link's loss, a model variant; schedule interventions;
-add a device that joins the home at a chosen time, linked to one already there; choose where
-a chain stage's model runs (its placement policy).
+add a device that joins the home at a chosen time, linked to one already there; and each
+app's own controls (its view's ``WHATIF_BOX``, e.g. the smart home's placement of a stage).
 
 Edits become scenario overrides (dotted paths), extra scheduled events and extra devices and
 links; "Re-run" redoes the run from t = 0 with the same seed, so the difference you see is
@@ -25,14 +25,13 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from simulator.placement import POLICY_NAMES
 from simulator.profiles import LINK_TYPES, available_profiles
 from ui import theme
+from ui.apps import view_for
 from ui.session import Session
 
 INTERVENTIONS = {
@@ -97,11 +96,6 @@ def placeable_stages(meta: dict[str, Any]) -> list[tuple[str, str, int, dict]]:
                 if stage.get("model") and stage.get("trigger") != "timer":
                     out.append((str(app), str(chain["name"]), j, stage))
     return out
-
-
-def placement_override(app: str, chain: str, index: int) -> str:
-    """The scenario path of a stage's ``placement`` (apps and chains addressed by name)."""
-    return f"apps.{app}.params.chains.{chain}.stages.{index}.placement"
 
 
 def available_variants(model: str) -> list[str]:
@@ -180,41 +174,11 @@ class WhatIfPanel(QWidget):
         self.model_box.currentIndexChanged.connect(self._model_changed)
         layout.addWidget(box)
 
-        box = QGroupBox("Placement (where a chain stage's model runs)")
-        form = QFormLayout(box)
-        self.stage_box = QComboBox()
-        self.stage_box.setToolTip("A model stage of a chain; its placement policy decides per input")
-        self.policy_box = QComboBox()
-        for name in POLICY_NAMES:
-            self.policy_box.addItem(name, name)
-        self.policy_box.setToolTip(
-            "local: all layers on the stage's device · offload: the input to 'to' · split: layers "
-            "before 'split' on the device, the rest on 'to' · min_latency / min_energy / battery_aware / "
-            "deadline_aware: chosen per input from the cost model · rl: the trained PPO agent"
-        )
-        self.place_to = QComboBox()
-        self.place_to.setToolTip("Where offloaded layers run (offload and split)")
-        self.place_split = QSpinBox()
-        self.place_split.setToolTip("Split index: layers [0, split) on the stage's device (split policy)")
-        self.place_boundary = QComboBox()
-        self.place_boundary.addItems(["int8", "fp32"])
-        self.place_boundary.setToolTip("How the input or split tensor crosses the link")
-        set_placement = QPushButton("Set")
-        set_placement.clicked.connect(self._add_placement)
-        form.addRow("stage", self.stage_box)
-        form.addRow("policy", self.policy_box)
-        row = QHBoxLayout()
-        row.addWidget(self.place_to, 1)
-        row.addWidget(QLabel("split"))
-        row.addWidget(self.place_split)
-        form.addRow("to", row)
-        row = QHBoxLayout()
-        row.addWidget(self.place_boundary, 1)
-        row.addWidget(set_placement)
-        form.addRow("tensor", row)
-        self.stage_box.currentIndexChanged.connect(self._stage_changed)
-        self.policy_box.currentIndexChanged.connect(self._policy_changed)
-        layout.addWidget(box)
+        # the apps' own controls (a view's WHATIF_BOX), one per app instance, filled per session
+        self.app_boxes: dict[str, QWidget] = {}
+        self.app_box_layout = QVBoxLayout()
+        self.app_box_layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.app_box_layout)
 
         box = QGroupBox("Intervention")
         form = QFormLayout(box)
@@ -302,17 +266,9 @@ class WhatIfPanel(QWidget):
         self.link_box.clear()
         self.model_box.clear()
         self.add_link_to.clear()
-        self.stage_box.clear()
-        self.place_to.clear()
+        self._set_app_boxes(session)
         if idx is None:
             return
-        for app, chain, j, stage in placeable_stages(idx.meta):
-            self.stage_box.addItem(
-                f"{chain} · {stage['id']} ({stage['model']} on {stage['device']})", (app, chain, j, stage)
-            )
-        for name, d in idx.devices.items():
-            if d.kind in ("hub", "cloud"):
-                self.place_to.addItem(name, name)
         for name in idx.devices:
             self.add_link_to.addItem(name, name)
         for name, d in idx.devices.items():
@@ -332,46 +288,26 @@ class WhatIfPanel(QWidget):
             self._refresh_list()
         self._suggest_name()
 
-    def _stage_changed(self) -> None:
-        data = self.stage_box.currentData()
-        if not data:
+    def show_time(self, t: float) -> None:
+        """Nothing: the edits are the same at every playhead."""
+
+    def _set_app_boxes(self, session: Session | None) -> None:
+        """One box per app whose view has a ``WHATIF_BOX``; its edits arrive as overrides."""
+        for box in self.app_boxes.values():
+            self.app_box_layout.removeWidget(box)
+            box.deleteLater()
+        self.app_boxes = {}
+        if session is None:
             return
-        stage = data[3]
-        try:
-            from simulator.placement import layer_table
-
-            self.place_split.setRange(0, layer_table(stage["model"]).n_layers)
-        except ValueError:  # no layer table for this model
-            self.place_split.setRange(0, 0)
-        current = stage.get("placement") or {}
-        index = self.policy_box.findData(current.get("policy", "local"))
-        self.policy_box.setCurrentIndex(max(index, 0))
-        self._policy_changed()
-
-    def _policy_changed(self) -> None:
-        policy = self.policy_box.currentData()
-        self.place_to.setEnabled(policy in ("offload", "split"))
-        self.place_split.setEnabled(policy == "split")
-
-    def _add_placement(self) -> None:
-        data = self.stage_box.currentData()
-        policy = self.policy_box.currentData()
-        if not data or not policy:
-            return
-        self.set_placement(*data[:3], policy, self.place_to.currentData(), self.place_split.value())
-
-    def set_placement(
-        self, app: str, chain: str, index: int, policy: str, to: str | None = None, split: int | None = None
-    ) -> None:
-        """Place stage ``index`` of ``chain`` with ``policy`` (``to`` and ``split`` where the
-        policy takes them); an override of the scenario, checked when the run is redone."""
-        placement: dict[str, Any] = {"policy": policy, "boundary": self.place_boundary.currentText()}
-        if policy in ("offload", "split") and to:
-            placement["to"] = to
-        if policy == "split":
-            placement["split"] = int(split or 0)
-        self.overrides[placement_override(app, chain, index)] = placement
-        self._refresh_list()
+        for entry in session.trace.meta.get("apps") or []:
+            box_class = getattr(view_for(entry["type"]), "WHATIF_BOX", None)
+            if box_class is None:
+                continue
+            box = box_class(self)
+            box.override.connect(self.add_override)
+            box.set_session(session, entry["name"])
+            self.app_box_layout.addWidget(box)
+            self.app_boxes[entry["name"]] = box
 
     def _battery_device_changed(self) -> None:
         name = self.battery_device.currentData()

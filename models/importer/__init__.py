@@ -181,7 +181,17 @@ def import_model(
                     f"{path}: --recurrent needs one sample's shape as steps,step shape (--input-shape 31,576 or --samples)"
                 )
             steps, input_shape, sample_shape = full[0], full[1:], None
-        prepared = prepare(path, model, input_name, input_shape, fixed, sample_shape)
+        prepared = prepare(
+            path,
+            model,
+            input_name,
+            input_shape,
+            fixed,
+            sample_shape,
+            f"--samples {samples} (shape {list(sample_array.shape)})"
+            if sample_array is not None
+            else "--samples",
+        )
         if recurrent:
             _check_recurrent(path, prepared, recurrent, steps)
         card_shape = [steps, *prepared.input_shape] if steps else prepared.input_shape

@@ -145,7 +145,11 @@ def _fold_input(graph: onnx.GraphProto, value: onnx.ValueInfoProto, fill: float,
 
 
 def _resolve_shape(
-    path: Path, value: onnx.ValueInfoProto, input_shape: list[int] | None, sample_shape: list[int] | None
+    path: Path,
+    value: onnx.ValueInfoProto,
+    input_shape: list[int] | None,
+    sample_shape: list[int] | None,
+    samples_label: str = "--samples",
 ) -> tuple[int | str, list[int]]:
     """(batch dim as written, one sample's shape) of the data input, from the graph, the
     ``--input-shape`` or the samples; ImportFailure naming the dimension it cannot fix."""
@@ -155,7 +159,7 @@ def _resolve_shape(
             f"{path}: input {value.name!r} has shape {dims}: expected (batch, ...) with at least one data dimension"
         )
     batch, rest = dims[0], dims[1:]
-    given, source = (input_shape, "--input-shape") if input_shape else (sample_shape, "--samples")
+    given, source = (input_shape, "--input-shape") if input_shape else (sample_shape, samples_label)
     if given is not None:
         if len(given) != len(rest):
             raise ImportFailure(
@@ -290,8 +294,10 @@ def prepare(
     input_shape: list[int] | None = None,
     fixed: dict[str, float] | None = None,
     sample_shape: list[int] | None = None,
+    samples_label: str = "--samples",
 ) -> Prepared:
-    """Check and clean ``model`` (read from ``path``) into a :class:`Prepared` (module docstring)."""
+    """Check and clean ``model`` (read from ``path``) into a :class:`Prepared` (module docstring);
+    ``samples_label`` names where ``sample_shape`` came from in error messages."""
     fixed = dict(fixed or {})
     notes: list[str] = []
     _unknown_domains(path, model)
@@ -326,7 +332,7 @@ def prepare(
         raise ImportFailure(
             f"{path}: input {input_name!r} is {_dtype_name(data.type.tensor_type.elem_type)}: expected float32 data"
         )
-    batch, shape = _resolve_shape(path, data, input_shape, sample_shape)
+    batch, shape = _resolve_shape(path, data, input_shape, sample_shape, samples_label)
     if isinstance(batch, int) and batch > 1:
         raise ImportFailure(
             f"{path}: input {input_name!r} has a fixed batch of {batch}: export with a batch of 1 or a dynamic one"

@@ -17,7 +17,7 @@ from pathlib import Path
 import ray
 
 from simulator.sweep.grid import RunSpec
-from simulator.sweep.run import SweepPlan, died_row
+from simulator.sweep.plan import SweepPlan, died_row
 from simulator.sweep.worker import execute_run, warm
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,41 +16,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from simulator.sweep.folder import SweepFolder
 from simulator.sweep.grid import RunSpec, check_grid, expand, parse_seeds
+from simulator.sweep.plan import SweepPlan, died_row
 from simulator.sweep.progress import SweepProgress
 from simulator.sweep.table import SweepTable
-from simulator.sweep.worker import base_row, execute_run, warm
+from simulator.sweep.worker import execute_run, warm
 from simulator.validate import SpecError
 
 BACKENDS = ("local", "serial", "ray")
 #: a run whose worker process died is tried this many times before it is recorded as failed
 MAX_ATTEMPTS = 2
-
-
-@dataclass
-class SweepPlan:
-    """What a backend gets: the runs to do, the models its workers load once, and the
-    callbacks that name a run's folder (``None``: no traces) and take each finished row
-    with its worker timing (in the caller's process, one at a time)."""
-
-    scenario: str
-    jobs: list[RunSpec]
-    models: list[tuple[str, str]]
-    workers: int | None
-    address: str | None
-    run_dir: Callable[[RunSpec], str | None]
-    on_result: Callable[[dict[str, Any], dict[str, float]], None]
-
-
-def died_row(job: RunSpec, why: str) -> dict[str, Any]:
-    row = base_row(job)
-    row.update(status="error", error=f"worker process died ({why})")
-    return row
 
 
 def run_serial(plan: SweepPlan) -> None:

@@ -35,7 +35,11 @@ def tiny_classifier(path, op: str = "Softmax", domain: str = "", width: str | in
 
 
 def snapshot(store):
-    return sorted((p.relative_to(store).as_posix(), p.stat().st_size) for p in store.rglob("*")) if store.exists() else []
+    return (
+        sorted((p.relative_to(store).as_posix(), p.stat().st_size) for p in store.rglob("*"))
+        if store.exists()
+        else []
+    )
 
 
 @pytest.fixture
@@ -86,7 +90,9 @@ def _cases(tmp_path):
 
 
 def test_bad_inputs_exit_2_name_the_file_and_leave_the_store_unchanged(store, tmp_path, capsys):
-    assert run(["models", "import", tiny_classifier(tmp_path / "first.onnx"), "--name", "tiny"], capsys)[0] == 0
+    assert (
+        run(["models", "import", tiny_classifier(tmp_path / "first.onnx"), "--name", "tiny"], capsys)[0] == 0
+    )
     before = snapshot(store)
     for case, args, expected in _cases(tmp_path):
         rc, err = run(["models", "import", *args], capsys)
@@ -101,7 +107,9 @@ def test_force_replaces_an_earlier_import(store, tmp_path, capsys):
     path = tiny_classifier(tmp_path / "m.onnx")
     assert run(["models", "import", path, "--name", "tiny"], capsys)[0] == 0
     np.save(tmp_path / "x.npy", np.ones((5, 4), np.float32))
-    rc, _ = run(["models", "import", path, "--name", "tiny", "--samples", str(tmp_path / "x.npy"), "--force"], capsys)
+    rc, _ = run(
+        ["models", "import", path, "--name", "tiny", "--samples", str(tmp_path / "x.npy"), "--force"], capsys
+    )
     assert rc == 0
     assert (store / "tiny" / "samples.npy").exists()
     assert [p.name for p in store.iterdir()] == ["tiny"]  # no half-written or replaced folder left

@@ -26,6 +26,11 @@ A view module defines any of these names (all optional):
 ``WHATIF_METRICS: tuple[Metric, ...]`` and ``whatif_metrics(session, app_name, t) -> dict``
     The app's headline numbers at time ``t`` (``Metric.key`` → number or ``None``), shown
     before → after by a what-if re-run.
+``WHATIF_BOX: type[QWidget]``
+    The app's own what-if control, shown in the what-if panel (one per app instance): the
+    panel calls ``WHATIF_BOX(parent)`` and ``box.set_session(session, app_name)``; the box
+    emits ``override(path: str, value)`` (a Qt signal) for each scenario edit it makes — the
+    smart home's placement of a chain stage is one (``ui/apps/smart_home/whatif.py``).
 ``MESSAGE_COLORS: dict[str, str]``
     Colours (``"#RRGGBB"``) of the message kinds the app sends (``Message.msg_kind``), for
     the dots in the topology, the timeline's transfers and the log. A kind keeps the first
@@ -39,31 +44,10 @@ app_name)`` holds one app's records of class ``cls`` in time order (lists ``.t``
 ``manifest_at(t)``, ``soc_at(t)``…). Hooks must be cheap: the log calls ``describe`` for the
 rows on screen, the timeline and topology call theirs for what is visible, every frame.
 
-Example (``ui/apps/counter/__init__.py`` for an app of type ``counter`` that owns a
-``Tick`` record with fields ``t, app, device, count``; a working one is in
-``tests/apps/counter/``)::
-
-    from simulator.apps.counter import Tick
-    from ui.apps import Metric, RecordView
-
-    RECORD_VIEWS = {
-        Tick: RecordView(
-            label="tick",
-            describe=lambda r: f"count {r.count}",
-            color=lambda r: "#4477AA",
-            timeline="mark",
-            mark_label=lambda r: str(r.count),
-            badge=lambda r: f"#{r.count}",
-        )
-    }
-    WHATIF_METRICS = (Metric("ticks", "ticks", "", higher_is_better=True),)
-
-    def whatif_metrics(session, app_name, t):
-        return {"ticks": len(session.index.column(Tick, app_name).until(t))}
-
-    def clock_label(session, app_name, t):
-        last = session.index.column(Tick, app_name).last_at(t)
-        return None if last is None else f"count {last.count}"
+A whole working example, kept outside the tree and plugged in through
+``$HOMETWIN_APPS_PATH``: ``tests/apps/counter/plugin/ui_apps/counter/__init__.py`` (the view
+of an app that owns one ``Tick`` record: its record view, what-if metric, clock label and a
+panel that shows ``Counter.summarize``).
 """
 
 from __future__ import annotations

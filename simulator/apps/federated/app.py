@@ -16,12 +16,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from simulator.apps.base import App
 from simulator.apps.federated.partition import PartitionSpec, client_data
 from simulator.apps.federated.task import GestureTask
 from simulator.federated import service
+from simulator.federated.app import ProtocolApp
 from simulator.federated.metrics import summarize
-from simulator.federated.params import check_protocol_params, protocol_params
+from simulator.federated.params import protocol_params
 from simulator.federated.records import RECORDS
 from simulator.trace import Trace, register_records
 from simulator.validate import Field
@@ -39,7 +39,7 @@ DATA_PARAMS: dict[str, Any] = {
 }
 
 
-class FederatedLearning(App):
+class FederatedLearning(ProtocolApp):
     """The federated gesture app (see the module docstring)."""
 
     TYPE = "federated"
@@ -49,17 +49,9 @@ class FederatedLearning(App):
     PARAMS = protocol_params(MODEL_PARAMS, DATA_PARAMS)
     RECORDS = RECORDS
     HOOKS = ("round_start", "round_end", "client_dropped", "client_offline", "straggler")
-    DEVICE_PARAMS = ("server", "keyholder")
-
-    @classmethod
-    def check_params(cls, raw: Any, scenario: dict[str, Any], file: str, where: str) -> dict[str, Any]:
-        params = super().check_params(raw, scenario, file, where)
-        check_protocol_params(params, scenario, file, where)
-        return params
 
     def __init__(self, sim, name: str, params: dict[str, Any], where: str) -> None:
         super().__init__(sim, name, params, where)
-        self.clients = service.find_clients(self)
         seeds = self.new_rng("seeds").integers(0, 2**31, size=4)
         data_seed, self.init_seed, self.protocol_seed, self.routine_seed = (int(s) for s in seeds)
         data = client_data(

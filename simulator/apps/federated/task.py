@@ -22,7 +22,7 @@ class GestureTask:
 
     def load(self, init_seed: int) -> np.ndarray:
         """Build the model (torch loads here) and return the initial global weights."""
-        from simulator.apps.federated import training
+        import simulator.apps.federated.training as training
 
         width = self.params["width"]
         self.trainer = training.LocalTrainer(width)

@@ -25,12 +25,12 @@ import numpy as np
 
 from models.cards import ModelCard
 from models.data import households
-from simulator.apps.base import App
 from simulator.apps.home_suggestions.records import RECORDS, SliceSync, Suggestion, SuggestionPlan
 from simulator.apps.home_suggestions.task import FLOAT_BYTES, SuggestionTask
 from simulator.devices import PRIORITY_NORMAL
 from simulator.federated import service
-from simulator.federated.params import check_protocol_params, protocol_params
+from simulator.federated.app import ProtocolApp
+from simulator.federated.params import protocol_params
 from simulator.trace import Trace, register_records
 from simulator.validate import Field, SpecError
 
@@ -58,7 +58,7 @@ DATA_PARAMS: dict[str, Any] = {
 }
 
 
-class HomeSuggestions(App):
+class HomeSuggestions(ProtocolApp):
     """The home-suggestions app (see the module docstring)."""
 
     TYPE = "home_suggestions"
@@ -74,17 +74,9 @@ class HomeSuggestions(App):
         "slice_synced",
         "hit",
     )
-    DEVICE_PARAMS = ("server", "keyholder")
-
-    @classmethod
-    def check_params(cls, raw: Any, scenario: dict[str, Any], file: str, where: str) -> dict[str, Any]:
-        params = super().check_params(raw, scenario, file, where)
-        check_protocol_params(params, scenario, file, where)
-        return params
 
     def __init__(self, sim, name: str, params: dict[str, Any], where: str) -> None:
         super().__init__(sim, name, params, where)
-        self.clients = service.find_clients(self)
         seeds = self.new_rng("seeds").integers(0, 2**31, size=3)
         data_seed, self.protocol_seed, self.routine_seed = (int(s) for s in seeds)
         self.world = households.generate(

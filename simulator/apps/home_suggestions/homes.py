@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from simulator.apps.federated.homes import GOLDEN_ANGLE
+GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))  # a sunflower spiral: even spacing at any N
 
 DESCRIPTION = (
     "Fifty homes learn what to suggest, and when, without their events leaving home. Each "

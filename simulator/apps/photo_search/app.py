@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 import simpy
 
+import simulator.apps.photo_search.costs as costs
+import simulator.apps.photo_search.gallery as gallery
+import simulator.apps.photo_search.metrics as metrics
 from models.data import photos
 from models.retrieval import tag_scores, top_k
 from simulator.apps.base import App
-from simulator.apps.photo_search import costs, gallery, metrics
 from simulator.apps.photo_search.index import DTYPES, INDEX_KINDS, IndexSettings, PhotoIndex, work_card
 from simulator.apps.photo_search.records import RECORDS, IndexBatch, PhotoQuery, PhotoTaken
 from simulator.devices import PRIORITY_BACKGROUND, PRIORITY_NORMAL

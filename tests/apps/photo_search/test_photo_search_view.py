@@ -55,3 +55,37 @@ def test_cli_table_has_the_headline_and_one_row_per_night(session):
     assert sum(line.split()[0].isdigit() for line in lines[-len(metrics["nights"]) :]) == len(
         metrics["nights"]
     )
+
+
+def test_the_library_lists_the_shipped_scenario_and_a_smaller_copy_plays(qtbot, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from simulator.validate import read_yaml
+    from ui.main_window import MainWindow
+
+    monkeypatch.setenv("HOMETWIN_CACHE", str(tmp_path))  # no cache: as from a fresh clone
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    library = window.library
+    rows = [i for i, path in enumerate(library.paths()) if Path(path).name == "photo_search.yaml"]
+    assert rows and library.list.item(rows[0]).text() == "Photo search on the phone"
+    library.list.setCurrentRow(rows[0])
+    assert "never leave the phone" in library.description.text()
+    # the shipped file with fewer photos (the full one from no cache is a ~40 s job:
+    # python main.py run scenarios/photo_search.yaml, run by hand, not in CI)
+    raw = read_yaml(Path(library.paths()[rows[0]]))
+    raw["duration"] = "11h"
+    params = raw["apps"][0]["params"]
+    params["library"]["photos"] = 150
+    for source in params["sources"]:
+        source["photos_per_day"] = 20
+    assert window.open_scenario_dict(raw)
+    assert "photos" in window.app_panels
+    target = 10.5 * 3600  # after the first night's indexing and the first morning queries
+    window.seek(target)
+    qtbot.waitUntil(lambda: window.session.frontier() >= target, timeout=60000)
+    records = window.session.trace.records
+    assert any(type(r) is IndexBatch for r in records)
+    assert any(type(r) is PhotoQuery and r.t <= target for r in records)
+    window.app_panels["photos"].refresh(window.player.t)  # draws the last query without error

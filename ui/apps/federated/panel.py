@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 from simulator.federated.metrics import summarize
 from simulator.federated.records import ClientUpdate, FederatedPlan, FederatedRound
 from ui import theme
-from ui.apps.federated.style import (
+from ui.federated.style import (
     DOWN_COLOR,
     EPSILON_COLOR,
     ROUND_COLOR,

@@ -10,8 +10,8 @@ from typing import Any
 
 from simulator.apps.home_suggestions.metrics import summarize
 from simulator.apps.home_suggestions.records import SliceSync, Suggestion, SuggestionPlan
+from ui import federated as federated_view
 from ui.apps import Metric, RecordView
-from ui.apps import federated as federated_view
 from ui.apps.home_suggestions.panel import SuggestionsPanel
 
 HIT_COLOR = "#009988"  # teal (Paul Tol, vibrant)

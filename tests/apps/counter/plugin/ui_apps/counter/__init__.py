@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
-
 from simulator.apps.counter import Counter, Tick
+
 from ui.apps import Metric, RecordView
 
 RECORD_VIEWS = {

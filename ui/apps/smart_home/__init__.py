@@ -19,6 +19,7 @@ from simulator.apps.smart_home.ground_truth import clock_s
 from simulator.trace import Message, ModelDeployed
 from ui import theme
 from ui.apps import Metric, RecordView
+from ui.apps.smart_home.whatif import PlacementBox
 
 # Outcome colours (colour-blind safe, Tol's palette): one meaning each in panel and log.
 OUTCOME_COLORS = {
@@ -543,6 +544,7 @@ class SmartHomePanel(QWidget):
 
 
 PANEL = SmartHomePanel
+WHATIF_BOX = PlacementBox
 
 WHATIF_METRICS = (
     Metric("alerts", "security alerts", "", higher_is_better=None),
