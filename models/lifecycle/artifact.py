@@ -115,7 +115,9 @@ class StoredModel:
             model = onnx.load_from_string(self.data)
             compute = [n for n in model.graph.node if n.op_type in COMPUTE_OPS]
             features = compute[-1].input[0]
-            model.graph.output.append(onnx.helper.make_tensor_value_info(features, onnx.TensorProto.FLOAT, None))
+            model.graph.output.append(
+                onnx.helper.make_tensor_value_info(features, onnx.TensorProto.FLOAT, None)
+            )
             options = ort.SessionOptions()
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
@@ -198,7 +200,11 @@ class Compressed:
 
 
 def export_fp32(module: nn.Module, workdir: Path) -> Path:
-    folded = fold_batchnorm(module).eval() if any(isinstance(m, nn.BatchNorm1d) for m in module.modules()) else module
+    folded = (
+        fold_batchnorm(module).eval()
+        if any(isinstance(m, nn.BatchNorm1d) for m in module.modules())
+        else module
+    )
     return quantize.export_onnx(folded, imu.INPUT_SHAPE, Path(workdir) / "fp32.onnx")
 
 
@@ -209,12 +215,22 @@ def compress_to_fit(module: nn.Module, calibration: np.ndarray, size_target_byte
         fp32_path = export_fp32(module, Path(tmp))
         candidates: list[tuple[Candidate, bytes]] = []
         fp32_bytes = fp32_path.read_bytes()
-        candidates.append((Candidate("personal-fp32", "fp32", len(fp32_bytes), len(fp32_bytes) <= size_target_bytes), fp32_bytes))
+        candidates.append(
+            (
+                Candidate("personal-fp32", "fp32", len(fp32_bytes), len(fp32_bytes) <= size_target_bytes),
+                fp32_bytes,
+            )
+        )
         if not candidates[0][0].fits:
-            int8_path = quantize.quantize_static(fp32_path, calibration, Path(tmp) / "int8.onnx", method="minmax")
+            int8_path = quantize.quantize_static(
+                fp32_path, calibration, Path(tmp) / "int8.onnx", method="minmax"
+            )
             int8_bytes = int8_path.read_bytes()
             candidates.append(
-                (Candidate("personal-int8", "int8", len(int8_bytes), len(int8_bytes) <= size_target_bytes), int8_bytes)
+                (
+                    Candidate("personal-int8", "int8", len(int8_bytes), len(int8_bytes) <= size_target_bytes),
+                    int8_bytes,
+                )
             )
     fitting = [c for c in candidates if c[0].fits]
     chosen, data = fitting[0] if fitting else min(candidates, key=lambda c: c[0].bytes)

@@ -51,7 +51,9 @@ def corrupt_download(stored: StoredModel, rng: np.random.Generator, span_bytes: 
     """The file with ``span_bytes`` consecutive bytes replaced by random ones."""
     data = bytearray(stored.data)
     start = int(rng.integers(0, max(len(data) - span_bytes, 1)))
-    data[start : start + span_bytes] = rng.integers(0, 256, min(span_bytes, len(data) - start), np.uint8).tobytes()
+    data[start : start + span_bytes] = rng.integers(
+        0, 256, min(span_bytes, len(data) - start), np.uint8
+    ).tobytes()
     return stored.with_data(bytes(data))
 
 

@@ -140,10 +140,20 @@ class OnDeviceModel:
 
     # -- adaptation ---------------------------------------------------------------------
     def candidate(
-        self, x: np.ndarray, y: np.ndarray, calibration: np.ndarray, mode: str, epochs: int, lr: float, batch: int, seed: int
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        calibration: np.ndarray,
+        mode: str,
+        epochs: int,
+        lr: float,
+        batch: int,
+        seed: int,
     ) -> Candidate:
         """Fine-tune the personalized weights on ``(x, y)``, then compress to fit."""
-        module, result = fine_tune(self.module, x, y, mode=mode, epochs=epochs, lr=lr, batch_size=batch, seed=seed)
+        module, result = fine_tune(
+            self.module, x, y, mode=mode, epochs=epochs, lr=lr, batch_size=batch, seed=seed
+        )
         compressed = compress_to_fit(module, calibration, self.size_target_bytes)
         _, activations = compressed.model.run(calibration)
         return Candidate(module, compressed, result, RangeGuard.profile(activations))
@@ -165,7 +175,14 @@ class OnDeviceModel:
         return self.stored.damaged_tensors(self.manifest)
 
     def repair_without_copy(
-        self, x: np.ndarray, y: np.ndarray, calibration: np.ndarray, epochs: int, lr: float, batch: int, seed: int
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        calibration: np.ndarray,
+        epochs: int,
+        lr: float,
+        batch: int,
+        seed: int,
     ) -> Candidate:
         """No copy to restore from: clamp every weight to its tensor's clean range (as Ranger
         clamps activations), fine-tune the biases on the labelled windows, re-compress."""
@@ -175,14 +192,20 @@ class OnDeviceModel:
             for layer, (low, high) in zip(layers, self.ranges, strict=True):
                 weight = torch.nan_to_num(layer.weight, nan=0.0, posinf=high, neginf=low)
                 layer.weight.copy_(weight.clamp(low, high))
-        tuned, result = fine_tune(module, x, y, mode="bias", epochs=epochs, lr=lr, batch_size=batch, seed=seed)
+        tuned, result = fine_tune(
+            module, x, y, mode="bias", epochs=epochs, lr=lr, batch_size=batch, seed=seed
+        )
         compressed = compress_to_fit(tuned, calibration, self.size_target_bytes)
         _, activations = compressed.model.run(calibration)
         return Candidate(tuned, compressed, result, RangeGuard.profile(activations))
 
     # -- the twin ---------------------------------------------------------------------
     def twin(
-        self, detector: ConfidenceDrift, thresholds: dict[str, float], history: list[dict], windows: np.ndarray
+        self,
+        detector: ConfidenceDrift,
+        thresholds: dict[str, float],
+        history: list[dict],
+        windows: np.ndarray,
     ) -> Twin:
         """The twin: personalized weights, detector, calibration (with ``windows``, the
         recent windows a new device calibrates its re-compression on), thresholds, history."""
@@ -203,7 +226,8 @@ class OnDeviceModel:
             {k: torch.from_numpy(np.array(v)) for k, v in twin.weights.items() if k != CALIBRATION_WINDOWS}
         )
         guard = RangeGuard(
-            np.array(twin.calibration["guard"]["low"], np.float32), np.array(twin.calibration["guard"]["high"], np.float32)
+            np.array(twin.calibration["guard"]["low"], np.float32),
+            np.array(twin.calibration["guard"]["high"], np.float32),
         )
         return cls(module, stored, guard, size_target_bytes)
 
@@ -216,9 +240,8 @@ def personal_card(base: ModelCard, stored: StoredModel, version: int, accuracy: 
     card.bytes = stored.bytes
     card.precision = stored.precision
     card.accuracy = accuracy
-    card.recipe = (
-        "fine-tuned on the wearer's windows, "
-        + ("static INT8 PTQ min/max per-channel (ORT QDQ)" if stored.precision == "int8" else "FP32 ONNX")
+    card.recipe = "fine-tuned on the wearer's windows, " + (
+        "static INT8 PTQ min/max per-channel (ORT QDQ)" if stored.precision == "int8" else "FP32 ONNX"
     )
     card.privacy_level = "on-device (personal)"
     card.runtime = "onnxruntime"
@@ -234,7 +257,9 @@ def training_card(base: ModelCard, result: FineTuneResult) -> ModelCard:
     card.variant = f"train-{result.mode}"
     card.precision = "fp32"
     card.macs = result.train_macs_per_sample
-    per_sample = result.memory_breakdown["saved_activations"] // max(result.samples_seen // max(result.steps, 1), 1)
+    per_sample = result.memory_breakdown["saved_activations"] // max(
+        result.samples_seen // max(result.steps, 1), 1
+    )
     card.bytes = sum(result.memory_breakdown[k] for k in ("weights", "gradients", "optimizer_state"))
     card.peak_activation_bytes = int(per_sample)
     card.task = f"on-device fine-tuning ({result.mode})"

@@ -44,7 +44,9 @@ class Twin:
             sort_keys=True,
             separators=(",", ":"),
         ).encode()
-        return b"".join([len(header).to_bytes(8, "big"), header, self.detector, *(a.tobytes() for a in arrays)])
+        return b"".join(
+            [len(header).to_bytes(8, "big"), header, self.detector, *(a.tobytes() for a in arrays)]
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Twin:

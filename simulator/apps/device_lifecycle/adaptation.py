@@ -96,7 +96,9 @@ def adapt(app: App, device: Device):
             if training.peak_memory_bytes > budget
             else f"not better on held-out windows ({accuracy_after:.1%} ≤ {accuracy_before:.1%})"
         )
-        app.lifeline(device.name, "rolled_back", f"candidate discarded, {version_before} keeps serving: {why}")
+        app.lifeline(
+            device.name, "rolled_back", f"candidate discarded, {version_before} keeps serving: {why}"
+        )
         app.fire("rolled_back")
         app.detector.reset()
         app.adapt_pending_since = None
@@ -138,4 +140,8 @@ def backup(app: App, device: Device):
     delivered = yield from app.send(device.name, app.params["hub"], "model_backup", stored.bytes + twin_bytes)
     if delivered:
         app.hub_copy = {"version": app.version, "stored": stored}
-        app.lifeline(device.name, "backed_up", f"v{app.version} on {app.params['hub']}: {stored.bytes} B model + {twin_bytes} B twin")
+        app.lifeline(
+            device.name,
+            "backed_up",
+            f"v{app.version} on {app.params['hub']}: {stored.bytes} B model + {twin_bytes} B twin",
+        )

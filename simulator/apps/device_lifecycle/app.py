@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulator import network
 from simulator.apps.base import App as BaseApp
 from simulator.apps.device_lifecycle import days as wearer_days
 from simulator.apps.device_lifecycle.params import DEVICE_PARAMS, PARAMS, check_lifecycle
@@ -36,7 +37,7 @@ from simulator.apps.device_lifecycle.records import (
     LifeAccuracy,
     LifeDrift,
     LifeEvent,
-    LifeTransfer,
+    LifeLink,
     LifeWindow,
 )
 from simulator.devices import PRIORITY_BACKGROUND
@@ -117,7 +118,11 @@ class App(BaseApp):
         self._day: wearer_days.DayWindows | None = None
         watch = self.device(params["watch"])
         watch.models[params["model"]] = self.card
-        self.lifeline(params["watch"], "deployed", f"factory model {FACTORY_VARIANT}, {self.model.stored.bytes} B")
+        for link in self.sim.links.values():
+            self.sim.trace.append(LifeLink(0.0, self.name, link.name, link.tx_j_per_bit, link.rx_j_per_bit))
+        self.lifeline(
+            params["watch"], "deployed", f"factory model {FACTORY_VARIANT}, {self.model.stored.bytes} B"
+        )
         self.env.process(self.wearing())
         self.env.process(self.nightly_charging())
         self.env.process(self.daily_evaluation())
@@ -134,7 +139,15 @@ class App(BaseApp):
     # -- records -------------------------------------------------------------------------
     def lifeline(self, device: str, event: str, detail: str) -> None:
         self.sim.trace.append(LifeEvent(self.env.now, self.name, device, event, f"v{self.version}", detail))
-        self.history.append({"t": round(self.env.now, 3), "device": device, "event": event, "version": self.version, "detail": detail})
+        self.history.append(
+            {
+                "t": round(self.env.now, 3),
+                "device": device,
+                "event": event,
+                "version": self.version,
+                "detail": detail,
+            }
+        )
 
     def twin(self):
         """The twin's state now (see ``models.lifecycle.twin``)."""
@@ -157,7 +170,9 @@ class App(BaseApp):
         detector and the guard, keep the labelled ones."""
         n_days = int(np.ceil(self.sim.duration_s / DAY_S))
         for day in range(n_days):
-            data = wearer_days.wearing_day(self.user, self.drifts, day, self.params, self.new_rng(f"day{day}"))
+            data = wearer_days.wearing_day(
+                self.user, self.drifts, day, self.params, self.new_rng(f"day{day}")
+            )
             self._day = data
             for i, t in enumerate(data.times_s):
                 if t >= self.sim.duration_s:
@@ -277,7 +292,11 @@ class App(BaseApp):
             if self.serving is None:
                 continue
             x, y = wearer_days.heldout_day(
-                self.user, self.drifts, at / DAY_S, self.params["heldout_windows"], self.new_rng(f"heldout{day}")
+                self.user,
+                self.drifts,
+                at / DAY_S,
+                self.params["heldout_windows"],
+                self.new_rng(f"heldout{day}"),
             )
             generic = self.generic_model(self.serving)
             self.sim.trace.append(
@@ -314,59 +333,11 @@ class App(BaseApp):
         return ran
 
     def send(self, src: str, dst: str, kind: str, size_bytes: int):
-        """Carry bytes from ``src`` to ``dst`` hop by hop over the links up now (fewest
-        hops); each hop's radio energy at both ends is recorded. Returns True if delivered."""
-        hops = self._route(src, dst)
-        if hops is None:
-            return False
-        for link, sender in hops:
-            start = self.env.now
-            status = yield from link.send(sender, kind, int(size_bytes))
-            bits = 8.0 * size_bytes
-            self.sim.trace.append(
-                LifeTransfer(
-                    self.env.now,
-                    self.name,
-                    kind,
-                    sender.name,
-                    link.other(sender).name,
-                    link.name,
-                    int(size_bytes),
-                    start,
-                    status,
-                    bits * link.tx_j_per_bit,
-                    bits * link.rx_j_per_bit,
-                )
-            )
-            if status != "delivered":
-                return False
-        return True
-
-    def _route(self, src: str, dst: str):
-        up = [link for link in self.sim.links.values() if link.up and link.a.present and link.b.present]
-        previous: dict[str, tuple[Any, Any]] = {}
-        frontier, seen = [src], {src}
-        while frontier:
-            following = []
-            for node in frontier:
-                for link in up:
-                    if node not in (link.a.name, link.b.name):
-                        continue
-                    other = link.b if link.a.name == node else link.a
-                    if other.name in seen:
-                        continue
-                    seen.add(other.name)
-                    previous[other.name] = (link, self.device(node))
-                    following.append(other.name)
-            frontier = following
-        if dst not in seen:
-            return None
-        hops, node = [], dst
-        while node != src:
-            link, sender = previous[node]
-            hops.append((link, sender))
-            node = sender.name
-        return hops[::-1]
+        """Carry bytes from ``src`` to ``dst`` over the route up now (the core's
+        :func:`simulator.network.send`: ``Message`` records, radio energy on both ends).
+        Returns True if delivered."""
+        delivery = yield from network.send(self.sim, src, dst, kind, int(size_bytes))
+        return delivery.status == "delivered"
 
     def deploy_version(self, device: Device, card, reason: str) -> None:
         self.card = card

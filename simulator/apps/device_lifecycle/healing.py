@@ -76,22 +76,32 @@ def _corrupted_download(app: App, device: Device, fault_id: int, rng):
 
     hub = app.params["hub"]
     good = app.hub_copy["stored"]
-    yield from app.send(hub, device.name, "model_download", good.bytes)
-    arrived = fault_kinds.corrupt_download(good, rng)
+    arrived = fault_kinds.corrupt_download(good, rng)  # what the garbled copy will hold
     tensors = arrived.damaged_tensors(good.tensor_checksums())
     record = {"id": fault_id, "kind": "corrupt_download", "t": app.env.now, "detected": False}
-    app.sim.trace.append(LifeFault(app.env.now, app.name, device.name, fault_id, "corrupt_download", 0, ",".join(tensors)))
-    app.lifeline(device.name, "fault", f"download of v{app.hub_copy['version']} arrived corrupted ({len(tensors)} tensors)")
+    app.sim.trace.append(
+        LifeFault(app.env.now, app.name, device.name, fault_id, "corrupt_download", 0, ",".join(tensors))
+    )
+    app.lifeline(
+        device.name,
+        "fault",
+        f"download of v{app.hub_copy['version']} arrives corrupted ({len(tensors)} tensors)",
+    )
     app.fire("fault")
+    yield from app.send(hub, device.name, "model_download", good.bytes)
     yield from app.compute(device, checksum_card(app, arrived), 1, "checksum")
     record["detected"] = True
-    app.sim.trace.append(LifeFaultDetected(app.env.now, app.name, device.name, fault_id, "checksum-at-load", ",".join(tensors)))
+    app.sim.trace.append(
+        LifeFaultDetected(app.env.now, app.name, device.name, fault_id, "checksum-at-load", ",".join(tensors))
+    )
     app.lifeline(device.name, "detected", "checksum at load: rejected before serving; downloading again")
     app.fire("fault_detected")
     delivered = yield from app.send(hub, device.name, "model_download", good.bytes)
     if delivered:
         yield from app.compute(device, checksum_card(app, good), 1, "checksum")
-        app.sim.trace.append(LifeFaultHealed(app.env.now, app.name, device.name, fault_id, "re-download", good.bytes))
+        app.sim.trace.append(
+            LifeFaultHealed(app.env.now, app.name, device.name, fault_id, "re-download", good.bytes)
+        )
         app.lifeline(device.name, "healed", f"second download verified ({good.bytes} B)")
         app.fire("healed")
 
@@ -144,7 +154,9 @@ def detected(app: App, device: Device, by: str, tensors: list[str]):
     found = [f for f in app.active_faults if not f["detected"]]
     for fault in found:
         fault["detected"] = True
-        app.sim.trace.append(LifeFaultDetected(app.env.now, app.name, device.name, fault["id"], by, ",".join(tensors)))
+        app.sim.trace.append(
+            LifeFaultDetected(app.env.now, app.name, device.name, fault["id"], by, ",".join(tensors))
+        )
     app.lifeline(device.name, "detected", f"{by}: {len(tensors)} tensors differ")
     app.fire("fault_detected")
     yield from heal(app, device, tensors)
@@ -160,14 +172,22 @@ def heal(app: App, device: Device, tensors: list[str]):
             yield from app.compute(device, checksum_card(app, copy_["stored"]), 1, "checksum")
             app.model.install(copy_["stored"])
             for fault in app.active_faults:
-                app.sim.trace.append(LifeFaultHealed(app.env.now, app.name, device.name, fault["id"], "restore", size))
-            app.lifeline(device.name, "healed", f"restored {len(tensors)} tensors ({size} B) from {app.params['hub']}")
+                app.sim.trace.append(
+                    LifeFaultHealed(app.env.now, app.name, device.name, fault["id"], "restore", size)
+                )
+            app.lifeline(
+                device.name, "healed", f"restored {len(tensors)} tensors ({size} B) from {app.params['hub']}"
+            )
             app.fire("healed")
             app.active_faults.clear()
             app.anomalies.clear()
             return
     app.repair_pending = [f["id"] for f in app.active_faults]
-    app.lifeline(device.name, "detected", "no copy of this version on the hub: repair by fine-tuning at the next charge")
+    app.lifeline(
+        device.name,
+        "detected",
+        "no copy of this version on the hub: repair by fine-tuning at the next charge",
+    )
 
 
 def repair(app: App, device: Device):
@@ -179,7 +199,13 @@ def repair(app: App, device: Device):
     x, y = np.stack([r[1] for r in rows]), np.array([r[2] for r in rows], np.int64)
     calibration = np.stack(list(app.recent))
     candidate = app.model.repair_without_copy(
-        x, y, calibration, params["finetune_epochs"], params["finetune_lr"], params["finetune_batch"], seed=app.version
+        x,
+        y,
+        calibration,
+        params["finetune_epochs"],
+        params["finetune_lr"],
+        params["finetune_batch"],
+        seed=app.version,
     )
     train_card = training_card(app.fp32_card, candidate.training)
     for _ in range(params["finetune_epochs"]):
@@ -191,7 +217,9 @@ def repair(app: App, device: Device):
     app.deploy_version(device, card, "repaired by fine-tuning (no copy on the hub)")
     for fault_id in app.repair_pending:
         app.sim.trace.append(LifeFaultHealed(app.env.now, app.name, device.name, fault_id, "fine-tune", 0))
-    app.lifeline(device.name, "healed", f"weights clamped to their clean ranges, biases fine-tuned on {len(y)} windows")
+    app.lifeline(
+        device.name, "healed", f"weights clamped to their clean ranges, biases fine-tuned on {len(y)} windows"
+    )
     app.fire("healed")
     app.repair_pending = []
     app.active_faults.clear()

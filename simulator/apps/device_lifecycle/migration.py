@@ -49,7 +49,9 @@ def migrate_at(app: App, spec: dict[str, Any]):
     card = personal_card(app.base_card, compressed.model, app.version + 1, 0.0)
     plan = recommend([card], target.profile)
     if plan["choice"] is None:
-        app.lifeline(new, "migrated", f"{compressed.model.variant} does not fit {new}: {plan['variants'][0]['reason']}")
+        app.lifeline(
+            new, "migrated", f"{compressed.model.variant} does not fit {new}: {plan['variants'][0]['reason']}"
+        )
         return
     delivered = yield from app.send(hub, new, "model_deploy", compressed.model.bytes)
     delivered = delivered and (yield from app.send(hub, new, "twin", len(data)))
@@ -64,7 +66,9 @@ def migrate_at(app: App, spec: dict[str, Any]):
     app.model = model
     app.detector = ConfidenceDrift.from_state(arrived.detector)
     app.version += 1
-    app.deploy_version(target, card, f"migrated from {old}: personalized twin re-compressed for {target.profile.name}")
+    app.deploy_version(
+        target, card, f"migrated from {old}: personalized twin re-compressed for {target.profile.name}"
+    )
     app.hub_copy = {"version": app.version, "stored": compressed.model}
     app.serving = new
     app.anomalies.clear()

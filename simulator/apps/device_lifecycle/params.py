@@ -90,20 +90,26 @@ def check_lifecycle(params: dict[str, Any], scenario: dict[str, Any], file: str,
         for i, item in enumerate(params[key]):
             at = f"{where}.{key}[{i}]"
             if item["device"] not in devices:
-                raise SpecError(f"{file}, {at}.device: unknown device {item['device']!r} (devices: {', '.join(devices)})")
+                raise SpecError(
+                    f"{file}, {at}.device: unknown device {item['device']!r} (devices: {', '.join(devices)})"
+                )
             if item["device"] not in (params["watch"], successor):
                 raise SpecError(
                     f"{file}, {at}.device: {item['device']!r} does not host {model}; the model lives on "
                     f"{params['watch']!r}" + (f" and then {successor!r}" if successor else "")
                 )
             if item["day"] >= duration_days:
-                raise SpecError(f"{file}, {at}.day: must be before the end of the run (day {duration_days:g}), got {item['day']:g}")
+                raise SpecError(
+                    f"{file}, {at}.day: must be before the end of the run (day {duration_days:g}), got {item['day']:g}"
+                )
     if migration is None:
         return
     at = f"{where}.migration"
     for field in ("to", "via"):
         if migration[field] not in devices:
-            raise SpecError(f"{file}, {at}.{field}: unknown device {migration[field]!r} (devices: {', '.join(devices)})")
+            raise SpecError(
+                f"{file}, {at}.{field}: unknown device {migration[field]!r} (devices: {', '.join(devices)})"
+            )
     if migration["to"] == params["watch"]:
         raise SpecError(f"{file}, {at}.to: the successor must be another device than {params['watch']!r}")
     joined_s = _first_join_s(scenario, migration["to"])

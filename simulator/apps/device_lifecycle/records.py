@@ -146,21 +146,16 @@ class LifeFaultHealed(NamedTuple):
     restore_bytes: int
 
 
-class LifeTransfer(NamedTuple):
-    """Bytes of ``kind`` crossed one link, ``start_t`` to ``t``; the radio energy each end
-    drew (the link's energy per bit × bits, as the devices' loads drew it)."""
+class LifeLink(NamedTuple):
+    """A link's radio energy per bit at the sending and the receiving end (recorded at the
+    start, so that the summary can price each ``Message`` of the app from the trace alone:
+    ``Link.attempt`` draws exactly ``bits × j_per_bit`` at each end)."""
 
     t: float
     app: str
-    kind: str
-    src: str
-    dst: str
     link: str
-    size_bytes: int
-    start_t: float
-    status: str
-    src_energy_j: float
-    dst_energy_j: float
+    tx_j_per_bit: float
+    rx_j_per_bit: float
 
 
 class LifeMigration(NamedTuple):
@@ -181,17 +176,14 @@ class LifeMigration(NamedTuple):
 
 
 RECORDS: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (
-        LifeWindow,
-        LifeEvent,
-        LifeAccuracy,
-        LifeDrift,
-        LifeAdaptation,
-        LifeFault,
-        LifeFaultDetected,
-        LifeFaultHealed,
-        LifeTransfer,
-        LifeMigration,
-    )
+    "life_window": LifeWindow,
+    "life_event": LifeEvent,
+    "life_accuracy": LifeAccuracy,
+    "life_drift": LifeDrift,
+    "life_adaptation": LifeAdaptation,
+    "life_fault": LifeFault,
+    "life_fault_detected": LifeFaultDetected,
+    "life_fault_healed": LifeFaultHealed,
+    "life_link": LifeLink,
+    "life_migration": LifeMigration,
 }
