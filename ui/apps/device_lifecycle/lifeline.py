@@ -137,13 +137,19 @@ def phases(events: list[LifeEvent], onsets: list[tuple[float, str, str]], until_
             elif e.event == "fault":
                 damaged_faults += 1
                 if kind != "damaged":
-                    calm = (kind if kind in ("born", "adapted", "new_device") else calm[0], e.device, e.version)
+                    calm = (
+                        kind if kind in ("born", "adapted", "new_device") else calm[0],
+                        e.device,
+                        e.version,
+                    )
                 new = ("damaged", e.device, e.version, _fault_kind(e.detail))
             elif e.event == "healed":
                 damaged_faults = max(0, damaged_faults - 1)
                 if kind == "damaged" and damaged_faults == 0:
                     new = (calm[0], e.device, e.version, "")
-            elif e.event == "retired" or (e.event == "migrated" and kind != "migrating" and e.device == device):
+            elif e.event == "retired" or (
+                e.event == "migrated" and kind != "migrating" and e.device == device
+            ):
                 new = ("migrating", e.device, e.version, "")
             elif e.event == "migrated":
                 new = ("new_device", e.device, e.version, "")
