@@ -40,6 +40,7 @@ from simulator.apps.device_lifecycle.records import (
     LifeLink,
     LifeWindow,
 )
+from simulator.deploy import Deployment
 from simulator.devices import PRIORITY_BACKGROUND
 
 if TYPE_CHECKING:
@@ -91,7 +92,6 @@ class App(BaseApp):
         torch_threads_once()
         params = self.params
         self.user = imu.users("test")[params["wearer"]]
-        self.drifts = wearer_days.drifts_of(params)
         self.serving: str | None = params["watch"]
         self.base_card = find_card(params["model"], FACTORY_VARIANT)
         self.fp32_card = find_card(params["model"], "fp32")
@@ -123,6 +123,7 @@ class App(BaseApp):
         self.lifeline(
             params["watch"], "deployed", f"factory model {FACTORY_VARIANT}, {self.model.stored.bytes} B"
         )
+        self.deployment = Deployment(self.sim, self.name, params["hub"], needs=lambda device: [])
         self.env.process(self.wearing())
         self.env.process(self.nightly_charging())
         self.env.process(self.daily_evaluation())
@@ -132,6 +133,18 @@ class App(BaseApp):
             self.env.process(healing.inject_at(self, i + 1, fault))
         if params["migration"] is not None:
             self.env.process(migration.migrate_at(self, params["migration"]))
+
+    def worn_at(self, t: float) -> str:
+        """The watch on the wearer's wrist at ``t`` (the successor from the retirement on)."""
+        migration = self.params["migration"]
+        if migration is not None and t >= migration["retire_day"] * DAY_S:
+            return migration["to"]
+        return self.params["watch"]
+
+    def drifts_at(self, t: float):
+        """The drifts the worn watch's data show at ``t``: the wearer's (a new sport, the
+        other wrist) follow them to any watch; sensor ageing stays with its own device."""
+        return wearer_days.drifts_of(self.params, self.worn_at(t))
 
     def size_target(self, device: str) -> int:
         return int(self.params["size_targets_bytes"].get(device, self.params["default_size_target_bytes"]))
@@ -170,9 +183,8 @@ class App(BaseApp):
         detector and the guard, keep the labelled ones."""
         n_days = int(np.ceil(self.sim.duration_s / DAY_S))
         for day in range(n_days):
-            data = wearer_days.wearing_day(
-                self.user, self.drifts, day, self.params, self.new_rng(f"day{day}")
-            )
+            drifts = self.drifts_at(day * DAY_S + self.params["wake"])
+            data = wearer_days.wearing_day(self.user, drifts, day, self.params, self.new_rng(f"day{day}"))
             self._day = data
             for i, t in enumerate(data.times_s):
                 if t >= self.sim.duration_s:
@@ -293,7 +305,7 @@ class App(BaseApp):
                 continue
             x, y = wearer_days.heldout_day(
                 self.user,
-                self.drifts,
+                self.drifts_at(at),
                 at / DAY_S,
                 self.params["heldout_windows"],
                 self.new_rng(f"heldout{day}"),

@@ -28,8 +28,16 @@ class DayWindows:
     labelled: np.ndarray  # bool: the wearer confirmed or corrected this window
 
 
-def drifts_of(params: dict) -> list[Drift]:
-    return [Drift(d["kind"], d["day"], d["severity"]) for d in params["drifts"]]
+DEVICE_DRIFTS = ("sensor_ageing",)  # a property of the hardware, not of the wearer
+
+
+def drifts_of(params: dict, device: str) -> list[Drift]:
+    """The drifts in the data measured by ``device``: the wearer's, and its own hardware's."""
+    return [
+        Drift(d["kind"], d["day"], d["severity"])
+        for d in params["drifts"]
+        if d["kind"] not in DEVICE_DRIFTS or d["device"] == device
+    ]
 
 
 def _groups(times_s: np.ndarray, drifts: list[Drift]) -> np.ndarray:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulator.apps.device_lifecycle.records import LifeFault, LifeFaultDetected, LifeFaultHealed
+from simulator.deploy import Plan
 
 if TYPE_CHECKING:
     from simulator.apps.device_lifecycle.app import App
@@ -96,7 +97,12 @@ def _corrupted_download(app: App, device: Device, fault_id: int, rng):
     )
     app.lifeline(device.name, "detected", "checksum at load: rejected before serving; downloading again")
     app.fire("fault_detected")
-    delivered = yield from app.send(hub, device.name, "model_download", good.bytes)
+    if app.hub_copy["version"] == app.version:  # the deploy service re-sends and installs it
+        why = "re-sync from the hub after a checksum failure at load"
+        plan = Plan(device.name, app.params["model"], app.card, "serving", "gesture", why, "")
+        delivered = yield from app.deployment.deliver(plan)
+    else:  # the hub holds an older version: fetched and verified, the watch keeps its own
+        delivered = yield from app.send(hub, device.name, "model_download", good.bytes)
     if delivered:
         yield from app.compute(device, checksum_card(app, good), 1, "checksum")
         app.sim.trace.append(

@@ -1,6 +1,8 @@
 """Protocol step ``migrate``: the watch is retired; its twin moves watch → phone → hub, the
 hub re-compresses the personalized weights for the new watch's size target and deploys
-them; the new watch serves with the twin (detector, calibration, history) restored."""
+them with the core deploy service (``simulator.deploy``: fit check, bytes over the links,
+installed on arrival); the new watch serves with the twin (detector, calibration, history)
+restored."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
     from simulator.apps.device_lifecycle.app import App
 
 DAY_S = 86400.0
+WINDOW_S = 2.0  # the new watch must classify a 2 s window before the next one is complete
 
 
 def migrate_at(app: App, spec: dict[str, Any]):
@@ -20,7 +23,7 @@ def migrate_at(app: App, spec: dict[str, Any]):
     from models.lifecycle.artifact import compress_to_fit
     from models.lifecycle.ondevice import CALIBRATION_WINDOWS, ConfidenceDrift, OnDeviceModel, personal_card
     from models.lifecycle.twin import Twin
-    from simulator.recommend import recommend
+    from simulator.deploy import Need, NoVariantFits, Plan, plan_need
 
     yield app.env.timeout(max(spec["retire_day"] * DAY_S - app.env.now, 0.0))
     old, hub, new = app.serving, spec["via"], spec["to"]
@@ -47,28 +50,39 @@ def migrate_at(app: App, spec: dict[str, Any]):
     compressed = compress_to_fit(staged.module, windows, size_target)
     yield from app.compute(app.device(hub), app.fp32_card, len(windows), "calibrate")
     card = personal_card(app.base_card, compressed.model, app.version + 1, 0.0)
-    plan = recommend([card], target.profile)
-    if plan["choice"] is None:
-        app.lifeline(
-            new, "migrated", f"{compressed.model.variant} does not fit {new}: {plan['variants'][0]['reason']}"
+    try:  # the deploy service's fit check (memory, latency within one window) on the new profile
+        (plan,) = plan_need(
+            new, target.profile, Need(app.params["model"], WINDOW_S, serves="gesture"), [card]
         )
+    except NoVariantFits as exc:
+        app.lifeline(new, "migrated", f"{compressed.model.variant} does not fit {new}: {exc}")
         return
-    delivered = yield from app.send(hub, new, "model_deploy", compressed.model.bytes)
-    delivered = delivered and (yield from app.send(hub, new, "twin", len(data)))
+    delivered = yield from app.send(hub, new, "twin", len(data))
+    if not delivered:
+        app.lifeline(new, "migrated", f"twin could not reach {new}: links down")
+        return
+    # the personalized variant's bytes over the links, installed on arrival (ModelDeployed)
+    delivered = yield from app.deployment.deliver(
+        Plan(
+            new, plan.model, card, "serving", plan.serves, f"migrated from {old}: {plan.reason}", plan.options
+        )
+    )
     if not delivered:
         app.lifeline(new, "migrated", f"deploy to {new} failed: links down")
         return
     yield from app.compute(target, checksum_card(app, compressed.model), 1, "checksum")
     arrived = Twin.from_bytes(data)
-    digest_after = arrived.digest()
     model = OnDeviceModel.from_twin(arrived, app.params["model"], compressed.model, size_target)
+    detector = ConfidenceDrift.from_state(arrived.detector)
+    # the twin as the new watch holds it, re-read from its live objects (weights loaded into
+    # its module, the detector unpickled): nothing lost on the way if the digests are equal
+    digest_after = restored_twin(model, detector, arrived).digest()
     model.reprofile_guard(arrived.weights[CALIBRATION_WINDOWS])
     app.model = model
-    app.detector = ConfidenceDrift.from_state(arrived.detector)
+    app.detector = detector
     app.version += 1
-    app.deploy_version(
-        target, card, f"migrated from {old}: personalized twin re-compressed for {target.profile.name}"
-    )
+    app.card = card  # the deploy service installed it on arrival
+    app.deployed_data = compressed.model.data
     app.hub_copy = {"version": app.version, "stored": compressed.model}
     app.serving = new
     app.anomalies.clear()
@@ -94,3 +108,14 @@ def migrate_at(app: App, spec: dict[str, Any]):
         + ("equal" if digest_after == digest_before else "DIFFERS"),
     )
     app.fire("migrated")
+
+
+def restored_twin(model, detector, arrived):
+    """The twin rebuilt from what the new watch restored: its module's weights, its
+    detector's state, and the calibration, thresholds and history it unpacked."""
+    from models.lifecycle.ondevice import CALIBRATION_WINDOWS
+    from models.lifecycle.twin import Twin
+
+    weights = {k: v.detach().cpu().numpy().copy() for k, v in model.module.state_dict().items()}
+    weights[CALIBRATION_WINDOWS] = arrived.weights[CALIBRATION_WINDOWS]
+    return Twin(weights, detector.state(), arrived.calibration, arrived.thresholds, arrived.history)
