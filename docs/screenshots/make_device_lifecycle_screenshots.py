@@ -5,8 +5,9 @@
 Opens "A watch's life as a digital twin" from the scenario library as a user would
 (double-click), and takes:
 
-- ``device_lifecycle_mid.png``: mid-run (the live simulation has reached day 8 only): the
-  watch has just adapted on its charger; the new version's backup travels to the hub;
+- ``device_lifecycle_mid.png``: mid-run (the live simulation has reached day 8 only), in
+  teaching mode: the watch has just adapted on its charger, the narration says how, and the
+  new version is about to be backed up to the hub;
 - ``device_lifecycle_migration.png``: day 26, the twin on its way watch → phone → hub →
   new watch, played slowly for a few seconds (the check that slow animation holds up);
 - ``device_lifecycle_end.png``: the end of the 30 days, the whole lifeline drawn;
@@ -26,7 +27,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 HERE = Path(__file__).resolve().parent
 DAY_S = 86400.0
-ADAPTED_S = 7 * DAY_S + 22.5 * 3600 + 6.0  # night 8 on the charger: v2 deployed, its backup leaving
+ADAPTED_S = 7 * DAY_S + 22.5 * 3600  # night 8 on the charger, where the watch adapts
 MIGRATION_S = 26 * DAY_S + 8.0  # the twin between the old watch and the hub
 
 
@@ -63,16 +64,20 @@ def main() -> int:
 
     panel = next(iter(window.app_panels.values()))
 
-    # mid-run: the live simulation is advanced lazily in the window up to the playhead
-    window.seek(ADAPTED_S - 2.0)
-    wait_until(lambda: window.player.t >= ADAPTED_S - 2.0)
-    window.player.set_speed(1)
+    # mid-run: the live simulation is advanced lazily in the window up to the playhead;
+    # in teaching mode the player stops at the adaptation's narration and shows it
+    window.seek(ADAPTED_S - 12.0)
+    wait_until(lambda: window.player.t >= ADAPTED_S - 12.0)
+    window.player.set_teaching(True)
+    window.player.set_speed(2)
     window.player.play()
-    wait_until(lambda: window.player.t >= ADAPTED_S)
-    window.player.pause()
+    wait_until(lambda: not window.player.playing, timeout_s=60)
     assert not window.session.finished, "mid-run means the month is not simulated yet"
     settle()
     window.export_screenshot(str(HERE / "device_lifecycle_mid.png"))
+    window.banner.button.click()  # Continue, as the teacher would
+    window.player.pause()
+    window.player.set_teaching(False)
 
     # the rest of the month in the background, then replayed
     window.session.start_background()

@@ -82,9 +82,8 @@ class LifelineChart(QWidget):
         self.setToolTip("")
 
     def _fit_height(self) -> None:
-        lanes = max(1, len(self.lanes))
-        h = self.PHASE_H + lanes * self.LANE_H + self.ACC_H + self.BATTERY_H + self.AXIS_H + 4 * self.GAP + 14
-        self.setFixedHeight(h)
+        top, h = self.rows()["axis"]
+        self.setFixedHeight(int(top + h + 2))
 
     def set_data(self, **data: Any) -> None:
         for key, value in data.items():

@@ -106,12 +106,12 @@ def phases(events: list[LifeEvent], onsets: list[tuple[float, str, str]], until_
     damaged_faults = 0
 
     def close(t: float) -> None:
-        if t > start or not out:
-            if out and out[-1].kind == kind and out[-1].device == device and out[-1].note == note:
-                last = out.pop()
-                out.append(Phase(last.t0, t, kind, device, version, note))
-            else:
-                out.append(Phase(start, t, kind, device, version, note))
+        # a phase may last no time (a corrupted download rejected at once): it is still drawn
+        if out and out[-1].kind == kind and out[-1].device == device and out[-1].note == note:
+            last = out.pop()
+            out.append(Phase(last.t0, t, kind, device, version, note))
+        else:
+            out.append(Phase(start, t, kind, device, version, note))
 
     for t, is_event, mark in marks:
         if not is_event:

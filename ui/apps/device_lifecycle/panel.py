@@ -161,7 +161,7 @@ class LifecyclePanel(QWidget):
         for k, (key, label, tip, _) in enumerate(MONITORS):
             row, col = divmod(k, 4)
             value = QLabel("–")
-            value.setFont(theme.font(1.4, bold=True))
+            value.setFont(theme.font(1.3, bold=True))
             value.setAlignment(Qt.AlignmentFlag.AlignCenter)
             value.setToolTip(tip)
             name = QLabel(label)
@@ -202,7 +202,8 @@ class LifecyclePanel(QWidget):
     @staticmethod
     def _legend_html() -> str:
         phases_html = " ".join(
-            f"<span style='background:{color}'>&nbsp;{words}&nbsp;</span>" for words, color in PHASES.values()
+            f"<span style='background:{color}'>&nbsp;{words.replace(' ', '&nbsp;')}&nbsp;</span>"
+            for words, color in PHASES.values()
         )
         marks = (
             "deployed",
