@@ -57,6 +57,7 @@ def lanes_of(events: list[LifeEvent], accuracy: list[LifeAccuracy]) -> list[str]
 class LifelineChart(QWidget):
     """Phases, lanes of versions and marks, accuracy per day and batteries on one day axis."""
 
+    # pixels at font scale 1; every band grows with the projector's font scale
     LEFT = 58  # room for the y-axis labels and lane names
     RIGHT = 8
     PHASE_H = 20
@@ -64,6 +65,7 @@ class LifelineChart(QWidget):
     ACC_H = 100
     BATTERY_H = 34
     AXIS_H = 18
+    CAPTION_H = 16
     GAP = 8
 
     def __init__(self, parent=None) -> None:
@@ -79,11 +81,28 @@ class LifelineChart(QWidget):
         self.setMouseTracking(True)
         self.setMinimumWidth(380)
         self._fit_height()
+        theme.font_settings().changed.connect(self._refont)
         self.setToolTip("")
+
+    @property
+    def scale(self) -> float:
+        return theme.font_settings().scale
+
+    @property
+    def left(self) -> float:
+        return self.LEFT * self.scale
+
+    @property
+    def caption_h(self) -> float:
+        return self.CAPTION_H * self.scale
 
     def _fit_height(self) -> None:
         top, h = self.rows()["axis"]
         self.setFixedHeight(int(top + h + 2))
+
+    def _refont(self, _scale: float = 1.0) -> None:
+        self._fit_height()
+        self.update()
 
     def set_data(self, **data: Any) -> None:
         for key, value in data.items():
@@ -99,27 +118,28 @@ class LifelineChart(QWidget):
 
     # -- geometry -------------------------------------------------------------------------
     def x_of(self, t: float) -> float:
-        w = self.width() - self.LEFT - self.RIGHT
-        return self.LEFT + max(0.0, min(t, self.duration_s)) / self.duration_s * w
+        w = self.width() - self.left - self.RIGHT
+        return self.left + max(0.0, min(t, self.duration_s)) / self.duration_s * w
 
     def t_of(self, x: float) -> float:
-        w = self.width() - self.LEFT - self.RIGHT
-        return (x - self.LEFT) / max(w, 1) * self.duration_s
+        w = self.width() - self.left - self.RIGHT
+        return (x - self.left) / max(w, 1) * self.duration_s
 
     def rows(self) -> dict[str, tuple[float, float]]:
         """Top and height of each band."""
+        k = self.scale
         y = 2.0
-        out = {"phase": (y, self.PHASE_H)}
-        y += self.PHASE_H + self.GAP
+        out = {"phase": (y, self.PHASE_H * k)}
+        y += (self.PHASE_H + self.GAP) * k
         for lane in self.lanes or [""]:
-            out[f"lane:{lane}"] = (y, self.LANE_H)
-            y += self.LANE_H
-        y += self.GAP + 16  # the accuracy chart's caption
-        out["accuracy"] = (y, self.ACC_H)
-        y += self.ACC_H + self.GAP + 16
-        out["battery"] = (y, self.BATTERY_H)
-        y += self.BATTERY_H + 2
-        out["axis"] = (y, self.AXIS_H)
+            out[f"lane:{lane}"] = (y, self.LANE_H * k)
+            y += self.LANE_H * k
+        y += self.GAP * k + self.caption_h  # the accuracy chart's caption
+        out["accuracy"] = (y, self.ACC_H * k)
+        y += (self.ACC_H + self.GAP) * k + self.caption_h
+        out["battery"] = (y, self.BATTERY_H * k)
+        y += self.BATTERY_H * k + 2
+        out["axis"] = (y, self.AXIS_H * k)
         return out
 
     # -- painting -------------------------------------------------------------------------
@@ -150,8 +170,13 @@ class LifelineChart(QWidget):
             p.drawLine(QPointF(x, top), QPointF(x, bottom))
             if major:
                 p.setPen(QColor(theme.MUTED_TEXT))
-                left = min(max(x - 30, 0.0), self.width() - 60.0)  # the last day's label stays inside
-                p.drawText(QRectF(left, bottom, 60, self.AXIS_H), Qt.AlignmentFlag.AlignCenter, f"{day} d")
+                half = 30 * self.scale
+                left = min(max(x - half, 0.0), self.width() - 2 * half)  # the last day's label stays inside
+                p.drawText(
+                    QRectF(left, bottom, 2 * half, self.AXIS_H * self.scale),
+                    Qt.AlignmentFlag.AlignCenter,
+                    f"{day} d",
+                )
         onset_pen = QPen(QColor("#AA3377"), 1.2, Qt.PenStyle.DashLine)
         for t, _device, _kind in self.onsets:
             if t <= self.t:
@@ -170,7 +195,7 @@ class LifelineChart(QWidget):
                 p.drawText(rect, Qt.AlignmentFlag.AlignCenter, words)
         p.setPen(QColor(theme.MUTED_TEXT))
         p.drawText(
-            QRectF(0, y, self.LEFT - 4, h),
+            QRectF(0, y, self.left - 4, h),
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
             "phase",
         )
@@ -179,7 +204,7 @@ class LifelineChart(QWidget):
         p.setFont(theme.font(0.8, bold=True))
         p.setPen(QColor(theme.TEXT))
         p.drawText(
-            QRectF(0, y, self.LEFT - 4, h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, lane
+            QRectF(0, y, self.left - 4, h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, lane
         )
         served = [ph for ph in self.phases if ph.device == lane]
         p.setFont(theme.font(0.75))
@@ -217,28 +242,28 @@ class LifelineChart(QWidget):
         p.setFont(theme.font(0.8))
         p.setPen(QColor(theme.TEXT))
         p.drawText(
-            QRectF(self.LEFT, y - 14, self.width() - self.LEFT, 14),
+            QRectF(self.left, y - self.caption_h, self.width() - self.left, self.caption_h),
             Qt.AlignmentFlag.AlignLeft,
             "held-out accuracy per day:  ■ served   ■ factory model, unadapted",
         )
         fm = p.fontMetrics()
         # colour the two squares of the caption like their lines
-        x_served = self.LEFT + fm.horizontalAdvance("held-out accuracy per day:  ")
-        x_generic = self.LEFT + fm.horizontalAdvance("held-out accuracy per day:  ■ served   ")
+        x_served = self.left + fm.horizontalAdvance("held-out accuracy per day:  ")
+        x_generic = self.left + fm.horizontalAdvance("held-out accuracy per day:  ■ served   ")
         p.setPen(QColor(SERVED_COLOR))
-        p.drawText(QRectF(x_served, y - 14, 20, 14), Qt.AlignmentFlag.AlignLeft, "■")
+        p.drawText(QRectF(x_served, y - self.caption_h, 20, self.caption_h), Qt.AlignmentFlag.AlignLeft, "■")
         p.setPen(QColor(GENERIC_COLOR))
-        p.drawText(QRectF(x_generic, y - 14, 20, 14), Qt.AlignmentFlag.AlignLeft, "■")
+        p.drawText(QRectF(x_generic, y - self.caption_h, 20, self.caption_h), Qt.AlignmentFlag.AlignLeft, "■")
 
         def y_of(acc: float) -> float:
             return y + h - acc * h
 
         for level in (0.0, 0.5, 1.0):
             p.setPen(QPen(QColor(GRID_COLOR), 1))
-            p.drawLine(QPointF(self.LEFT, y_of(level)), QPointF(self.width() - self.RIGHT, y_of(level)))
+            p.drawLine(QPointF(self.left, y_of(level)), QPointF(self.width() - self.RIGHT, y_of(level)))
             p.setPen(QColor(theme.MUTED_TEXT))
             p.drawText(
-                QRectF(0, y_of(level) - 8, self.LEFT - 4, 16),
+                QRectF(0, y_of(level) - self.caption_h / 2, self.left - 4, self.caption_h),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                 f"{100 * level:.0f} %",
             )
@@ -264,21 +289,27 @@ class LifelineChart(QWidget):
         p.setPen(QColor(theme.TEXT))
         names = "   ".join(f"■ {name}" for name in self.batteries)
         p.drawText(
-            QRectF(self.LEFT, y - 14, self.width() - self.LEFT, 14),
+            QRectF(self.left, y - self.caption_h, self.width() - self.left, self.caption_h),
             Qt.AlignmentFlag.AlignLeft,
             f"battery:  {names}",
         )
-        x_text = self.LEFT + p.fontMetrics().horizontalAdvance("battery:  ")
+        x_text = self.left + p.fontMetrics().horizontalAdvance("battery:  ")
         for k, name in enumerate(self.batteries):
             p.setPen(QColor(BATTERY_COLORS[k % len(BATTERY_COLORS)]))
-            p.drawText(QRectF(x_text, y - 14, 20, 14), Qt.AlignmentFlag.AlignLeft, "■")
+            p.drawText(
+                QRectF(x_text, y - self.caption_h, 20, self.caption_h), Qt.AlignmentFlag.AlignLeft, "■"
+            )
             x_text += p.fontMetrics().horizontalAdvance(f"■ {name}   ")
         p.setPen(QPen(QColor(GRID_COLOR), 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawRect(QRectF(self.LEFT, y, self.width() - self.LEFT - self.RIGHT, h))
+        p.drawRect(QRectF(self.left, y, self.width() - self.left - self.RIGHT, h))
         p.setPen(QColor(theme.MUTED_TEXT))
-        p.drawText(QRectF(0, y, self.LEFT - 4, 14), Qt.AlignmentFlag.AlignRight, "100 %")
-        p.drawText(QRectF(0, y + h - 14, self.LEFT - 4, 14), Qt.AlignmentFlag.AlignRight, "0 %")
+        p.drawText(QRectF(0, y, self.left - 4, self.caption_h), Qt.AlignmentFlag.AlignRight, "100 %")
+        p.drawText(
+            QRectF(0, y + h - self.caption_h, self.left - 4, self.caption_h),
+            Qt.AlignmentFlag.AlignRight,
+            "0 %",
+        )
         for k, (_name, (ts, socs)) in enumerate(self.batteries.items()):
             p.setPen(QPen(QColor(BATTERY_COLORS[k % len(BATTERY_COLORS)]), 1.5))
             previous = None
@@ -307,7 +338,7 @@ class LifelineChart(QWidget):
 
     def describe_at(self, x: float, y: float) -> str:
         """The tooltip at ``(x, y)``: the lifeline mark, accuracy or phase there."""
-        if x < self.LEFT or self.t_of(x) > self.t:
+        if x < self.left or self.t_of(x) > self.t:
             return ""
         t = self.t_of(x)
         rows = self.rows()
@@ -351,11 +382,15 @@ class BudgetBars(QWidget):
             "Peak memory of the real torch fine-tuning step (weights, trainable gradients, optimizer"
             " state, one batch's activations), measured, against the app's training budget"
         )
-        self.setFixedHeight(self.ROW_H)
+        self.setFixedHeight(int(self.row_h))
+
+    @property
+    def row_h(self) -> float:
+        return self.ROW_H * theme.font_settings().scale
 
     def set_rows(self, rows: list[dict[str, Any]]) -> None:
         self.rows = list(rows)
-        self.setFixedHeight(self.ROW_H * max(1, len(self.rows)))
+        self.setFixedHeight(int(self.row_h * max(1, len(self.rows))))
         self.update()
 
     def paintEvent(self, _event) -> None:  # noqa: N802
@@ -372,10 +407,10 @@ class BudgetBars(QWidget):
         ]
         label_w = max(p.fontMetrics().horizontalAdvance(text) for text in labels) + 12
         for k, (row, label) in enumerate(zip(self.rows, labels, strict=True)):
-            y = k * self.ROW_H
+            y = k * self.row_h
             p.setPen(QColor(theme.TEXT))
-            p.drawText(QRectF(4, y, label_w - 8, self.ROW_H), Qt.AlignmentFlag.AlignVCenter, label)
-            bar = QRectF(label_w, y + 5, self.width() - label_w - 6, self.ROW_H - 10)
+            p.drawText(QRectF(4, y, label_w - 8, self.row_h), Qt.AlignmentFlag.AlignVCenter, label)
+            bar = QRectF(label_w, y + 5, self.width() - label_w - 6, self.row_h - 10)
             p.fillRect(bar, QColor(BUDGET_COLOR))
             frac = row["peak_memory_bytes"] / max(row["memory_budget_bytes"], 1)
             p.fillRect(

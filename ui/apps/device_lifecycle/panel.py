@@ -145,6 +145,7 @@ class LifecyclePanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # text wraps instead
         scroll.setMinimumHeight(480)  # the numbers and the whole lifeline chart without scrolling
         outer.addWidget(scroll)
         content = QWidget()
@@ -168,6 +169,7 @@ class LifecyclePanel(QWidget):
             name.setAlignment(Qt.AlignmentFlag.AlignCenter)
             name.setToolTip(tip)
             name.setStyleSheet(f"color: {theme.MUTED_TEXT}")
+            name.setFont(theme.font(0.9))
             grid.addWidget(value, 2 * row, col)
             grid.addWidget(name, 2 * row + 1, col)
             self.monitors[key] = value
@@ -190,12 +192,14 @@ class LifecyclePanel(QWidget):
     def _text(layout: QVBoxLayout, title: str, above: QWidget | None = None) -> QLabel:
         heading = QLabel(title)
         heading.setFont(theme.font(1.0, bold=True))
+        heading.setWordWrap(True)
         layout.addWidget(heading)
         if above is not None:
             layout.addWidget(above)
         label = QLabel("")
         label.setWordWrap(True)
         label.setTextFormat(Qt.TextFormat.RichText)
+        label.setFont(theme.font(0.95))
         layout.addWidget(label)
         return label
 
@@ -215,7 +219,7 @@ class LifecyclePanel(QWidget):
             "healed",
             "migrated",
         )
-        marks_html = " ".join(f"{_mark(m)}&nbsp;{event_words(m)}" for m in marks)
+        marks_html = " ".join(f"{_mark(m)}&nbsp;{event_words(m).replace(' ', '&nbsp;')}" for m in marks)
         return f"{phases_html}<br>{marks_html} · <span style='color:#AA3377'>┆</span> a drift begins (truth)"
 
     def set_session(self, session: Session | None, app_name: str = "") -> None:
