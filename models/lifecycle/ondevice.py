@@ -96,7 +96,7 @@ def weight_ranges(stored: StoredModel) -> list[tuple[float, float]]:
     """(min, max) of each Conv/Linear weight of the stored model, in graph order."""
     module = stored.to_module()
     return [
-        (float(m.weight.min()), float(m.weight.max()))
+        (float(m.weight.detach().min()), float(m.weight.detach().max()))
         for m in module.modules()
         if isinstance(m, nn.Conv1d | nn.Linear)
     ]

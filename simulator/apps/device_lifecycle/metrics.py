@@ -136,7 +136,7 @@ def adaptation_metrics(trace, adaptations: list[LifeAdaptation], wire: Wire) -> 
     out = []
     for a in adaptations:
         busy_s, energy_j = _work(trace, a.device, a.start_t, a.t)
-        radio = wire.between(a.t, a.t + DAY_S / 2, ("model_backup",))
+        radio = wire.between(a.start_t, a.t, ("model_backup",))
         out.append(
             {
                 "t": round(a.t, 3),
