@@ -29,7 +29,9 @@ def test_without_the_guard_the_attack_hides_and_the_checksum_finds_the_random_fl
     targeted, random = m["faults"]
     assert random["detected_by"] == "checksum-at-rest"
     assert targeted["detected_by"] != "guard"
-    guarded = next(f for f in lifecycle_run.summary()["device_lifecycle"]["faults"] if f["kind"] == "targeted_flips")
+    guarded = next(
+        f for f in lifecycle_run.summary()["device_lifecycle"]["faults"] if f["kind"] == "targeted_flips"
+    )
     assert guarded["detected_by"] == "guard"
     assert targeted["served_damaged"] > guarded["served_damaged"]  # the guard's contrast
 
@@ -46,7 +48,9 @@ def test_checksums_see_every_kind_of_stored_fault():
     from models.cards import ARTIFACTS_DIR, find_card
 
     card = find_card("gesture_imu", "ptq-minmax")
-    stored = StoredModel((ARTIFACTS_DIR / "gesture_imu" / card.artifact).read_bytes(), card.variant, card.precision)
+    stored = StoredModel(
+        (ARTIFACTS_DIR / "gesture_imu" / card.artifact).read_bytes(), card.variant, card.precision
+    )
     clean = stored.tensor_checksums()
     rng = np.random.default_rng(0)
     flipped, flips = fault_kinds.flip_random(stored, 1e-3, rng)
@@ -56,7 +60,9 @@ def test_checksums_see_every_kind_of_stored_fault():
 
 
 def test_twin_bytes_round_trip_to_the_same_digest():
-    twin = Twin({"w": np.arange(6, dtype=np.float32).reshape(2, 3)}, b"detector", {"a": 1}, {"t": 0.05}, [{"e": 1}])
+    twin = Twin(
+        {"w": np.arange(6, dtype=np.float32).reshape(2, 3)}, b"detector", {"a": 1}, {"t": 0.05}, [{"e": 1}]
+    )
     again = Twin.from_bytes(twin.to_bytes())
     assert again.digest() == twin.digest()
     again.weights["w"][0, 0] = 9.0
