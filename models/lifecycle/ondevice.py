@@ -25,7 +25,7 @@ from torch import nn
 
 from models import runtime
 from models.cards import ARTIFACTS_DIR, ModelCard, find_card
-from models.lifecycle.artifact import Compressed, RangeGuard, StoredModel, compress_to_fit
+from models.lifecycle.artifact import Compressed, RangeGuard, StoredModel, compress_to_fit, generic_folded
 from models.lifecycle.finetune import FineTuneResult, fine_tune
 from models.lifecycle.twin import Twin
 
@@ -221,10 +221,13 @@ class OnDeviceModel:
 
     @classmethod
     def from_twin(cls, twin: Twin, model: str, stored: StoredModel, size_target_bytes: int) -> OnDeviceModel:
+        weights = {
+            k: torch.from_numpy(np.array(v)) for k, v in twin.weights.items() if k != CALIBRATION_WINDOWS
+        }
         module = runtime.load_torch(model)
-        module.load_state_dict(
-            {k: torch.from_numpy(np.array(v)) for k, v in twin.weights.items() if k != CALIBRATION_WINDOWS}
-        )
+        if set(weights) != set(module.state_dict()):  # a model repaired without a copy is BatchNorm-folded
+            module = generic_folded()
+        module.load_state_dict(weights)
         guard = RangeGuard(
             np.array(twin.calibration["guard"]["low"], np.float32),
             np.array(twin.calibration["guard"]["high"], np.float32),
