@@ -124,6 +124,7 @@ class App(BaseApp):
         self.lifeline(
             params["watch"], "deployed", f"factory model {FACTORY_VARIANT}, {self.model.stored.bytes} B"
         )
+        self.cards_held: list[Any] = []
         self.deployment = Deployment(self.sim, self.name, params["hub"], needs=lambda device: [])
         self.env.process(self.wearing())
         self.env.process(self.nightly_charging())
@@ -349,6 +350,9 @@ class App(BaseApp):
     # -- services the protocol steps share ----------------------------------------------
     def compute(self, device: Device, card, n: int, label: str, score: float = 0.0):
         """Charge ``n`` samples of ``card`` on ``device`` (background priority)."""
+        # Device.cost caches by id(card): a card made here for one step and then freed could
+        # hand its id, and so its cost, to the next one; kept alive, every id stays its own
+        self.cards_held.append(card)
         ran = yield device.run(card, max(int(n), 1), label, score, PRIORITY_BACKGROUND)
         return ran
 
@@ -360,6 +364,7 @@ class App(BaseApp):
         return delivery.status == "delivered"
 
     def deploy_version(self, device: Device, card, reason: str) -> None:
+        self.cards_held.append(card)  # served by Device.run: keep its id its own (see compute)
         self.card = card
         self.deployed_data = self.model.stored.data
         device.deploy(card, app=self.name, serves="gesture", reason=reason)

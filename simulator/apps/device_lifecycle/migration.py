@@ -83,6 +83,7 @@ def migrate_at(app: App, spec: dict[str, Any]):
     app.detector = detector
     app.version += 1
     app.card = card  # the deploy service installed it on arrival
+    app.cards_held.append(card)  # see App.compute
     app.deployed_data = compressed.model.data
     app.hub_copy = {"version": app.version, "stored": compressed.model}
     app.serving = new
