@@ -8,6 +8,7 @@ from typing import Any
 
 import simulator.apps.smart_home.chains as chain_schema
 import simulator.apps.smart_home.ground_truth as ground_truth
+import simulator.apps.smart_home.voice_gate as voice_gate
 from simulator.profiles import load_profile
 from simulator.validate import Field, ListOf, SpecError
 
@@ -48,6 +49,10 @@ PARAMS_SCHEMA: dict[str, Any] = {
     "motion_pixel_threshold": Field(float, default=0.06, minimum=0.0, maximum=1.0),
     "motion_min_pixels": Field(int, default=3, minimum=1),
     "vad_ratio": Field(float, default=2.0, minimum=1.0),
+    # The speaker's gate in front of the keyword model: the loudness rule, none, or a
+    # voice-activity model from the model store by name (MODEL[:VARIANT]; see .voice_gate).
+    "voice_gate": Field(str, default="loudness"),
+    "vad_threshold": Field(float, default=0.5, minimum=0.0, maximum=1.0),
     "imu_wake_rad_s": Field(float, default=0.5, minimum=0.0),
     "match_grace_s": Field("duration", default=30.0, minimum=0.0),
     "retries": Field(int, default=2, minimum=0),
@@ -98,6 +103,7 @@ def check_home_params(
         if extra["device"] in cameras:
             raise SpecError(f"{at}: {extra['device']!r} is already one of the home's cameras")
         cameras.append(extra["device"])
+    voice_gate.check(params, file, where)
     params["chains"] = chain_schema.check_chains(params["chains"], kinds, links, file, f"{where}.chains")
     sensors = {"motion": tuple(cameras), "sound": (params["speaker"],)}
     sensors["imu"] = (params["watch"],)
