@@ -33,11 +33,7 @@ LISTEN_LOAD = "always_listening"  # no gate: the keyword model on every second o
 RULES = ("loudness", "none")
 EXAMPLE = "silero-vad"  # ships in the silero-vad pip package (requirements.txt)
 DAY_S = 86400.0
-HINT = (
-    "import it first (docs/import.md): python main.py models import "
-    '"$(python -m models.importer.vad path)" --name {model} --fix sr=16000 --recurrent state=stateN '
-    "--classes non-speech,speech"
-)
+HINT = "import it first: python main.py models import FILE.onnx --name {model} (docs/import.md shows silero-vad's)"
 
 
 def parse(value: str) -> tuple[str, str]:
@@ -57,7 +53,7 @@ def check(params: dict[str, Any], file: str, where: str) -> None:
         return
     from models.cards import find_card
     from models.importer.vad import CHUNK, CONTEXT
-    from models.store import store_dir
+    from models.store import store_dir, stored_models
 
     at = f"{file}, {where}.voice_gate"
     model, variant = parse(params["voice_gate"])
@@ -65,17 +61,19 @@ def check(params: dict[str, Any], file: str, where: str) -> None:
         raise SpecError(f"{at}: expected 'loudness', 'none' or MODEL[:VARIANT], got {params['voice_gate']!r}")
     try:
         card = find_card(model, variant)
-    except ValueError as error:
+    except ValueError:
         if model == EXAMPLE and importlib.util.find_spec("silero_vad") is not None:
             return  # imported (and compressed) from the pip package when the run starts
-        hint = (
-            HINT.format(model=model)
-            if variant == "fp32"
-            else (f"{HINT.format(model=model)}, then python main.py compress {model} --recipe {variant}")
-        )
-        raise SpecError(
-            f"{at}: {params['voice_gate']!r} is not in the model store {store_dir()} ({error}); {hint}"
-        ) from None
+        held = stored_models()
+        if model in held:
+            missing = f"{model!r} has no variant {variant!r} in the model store {store_dir()}"
+            hint = f"make it first: python main.py compress {model} --recipe {variant}"
+        else:
+            missing = (
+                f"no model {model!r} in the model store {store_dir()} (it holds: {', '.join(held) or 'none'})"
+            )
+            hint = HINT.format(model=model)
+        raise SpecError(f"{at}: {missing}; {hint}") from None
     recurrent = (card.extra or {}).get("graph", {}).get("recurrent")
     if len(card.classes) != 2 or not recurrent or card.input_shape[1:] != [CHUNK + CONTEXT]:
         raise SpecError(
