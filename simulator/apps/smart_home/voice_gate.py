@@ -33,6 +33,9 @@ LISTEN_LOAD = "always_listening"  # no gate: the keyword model on every second o
 RULES = ("loudness", "none")
 EXAMPLE = "silero-vad"  # ships in the silero-vad pip package (requirements.txt)
 DAY_S = 86400.0
+# silero's window at 16 kHz and the context before it (models.importer.vad's CHUNK and
+# CONTEXT; not imported here: models.importer loads onnx, and the loader stays light).
+CHUNK, CONTEXT, RATE = 512, 64, 16000
 HINT = "import it first: python main.py models import FILE.onnx --name {model} (docs/import.md shows silero-vad's)"
 
 
@@ -52,7 +55,6 @@ def check(params: dict[str, Any], file: str, where: str) -> None:
     if not is_model(params):
         return
     from models.cards import find_card
-    from models.importer.vad import CHUNK, CONTEXT
     from models.store import store_dir, stored_models
 
     at = f"{file}, {where}.voice_gate"
@@ -115,9 +117,7 @@ def card_fingerprint(card) -> str:
 
 def audio_s(card) -> float:
     """Seconds of audio one call of a gate card covers (its steps × 32 ms)."""
-    from models.importer.vad import CHUNK
-
-    return card.input_shape[0] * CHUNK / 16000.0
+    return card.input_shape[0] * CHUNK / RATE
 
 
 def load_w(device, params: dict, gate, keyword_card) -> dict[str, float]:

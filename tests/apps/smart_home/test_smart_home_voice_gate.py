@@ -72,6 +72,20 @@ def test_silero_gate_imports_into_the_store_and_runs_on_the_speaker(silero):
     assert gate["speaker_energy_j_per_day"] > loud["voice_gate"]["speaker_energy_j_per_day"]
 
 
+def test_the_gate_knows_silero_windows_without_importing_onnx():
+    from models.importer import vad
+    from simulator.apps.smart_home import voice_gate
+
+    assert (voice_gate.CHUNK, voice_gate.CONTEXT) == (vad.CHUNK, vad.CONTEXT)
+    code = (
+        "import sys; from simulator.scenario import load_scenario; "
+        f"load_scenario({str(SCENARIO)!r}); "
+        "print(sorted(m for m in ('torch', 'onnxruntime', 'onnx') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
 def test_no_gate_listens_to_every_second(silero):
     none = evening("none").summary()["home"]
     voice = none["chains"]["voice"]
