@@ -133,9 +133,10 @@ class SmartHome(App):
         self._install_at_start()
         gate = voice_gate.Gate(state) if params["speaker"] in self.sim.devices else None
         state.streams = self.world.build_streams()
+        voice = gate.start(state.streams) if gate is not None and gate.facts else None
         self.meta["facts"] = self._facts()
-        if gate is not None and gate.facts:
-            self.meta["facts"]["voice_gate"] = gate.start()
+        if voice:
+            self.meta["facts"]["voice_gate"] = voice
         self.verdicts.prepare()
         env.process(self.world.ground_truth())
         env.process(self.world.residents())

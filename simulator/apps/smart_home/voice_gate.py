@@ -142,6 +142,7 @@ class Gate:
             None,
         )
         self.facts: dict[str, Any] | None = None
+        self.card = None
         if params["voice_gate"] == "loudness" or keyword is None:
             return
         at = f"{home.file}, {home.where}.params.voice_gate"
@@ -159,14 +160,21 @@ class Gate:
                     f"{at}: {card.model}:{card.variant} needs {cost.memory_needed_bytes / 1e6:.1f} MB, "
                     f"{speaker!r} has {cost.memory_budget_bytes / 1e6:.1f} MB for models"
                 )
-            home.voice_gate = card
+            home.voice_gate = self.card = card
         loads = load_w(self.device, params, home.voice_gate, home.deployment.serving(speaker, keyword))
         self.facts = {"gate": params["voice_gate"], "keyword_model": keyword, "loads_w": loads}
 
-    def start(self) -> dict[str, Any]:
-        """Switch the gate's loads on (the speaker listens from the start); the summary's facts."""
+    def start(self, streams: dict) -> dict[str, Any]:
+        """Switch the gate's loads on (the speaker listens from the start); a window the gate
+        model scores reaches the keyword model when the model's call on it has finished (its
+        device latency, on the speaker's clock). Returns the summary's facts."""
         for name, power_w in self.facts["loads_w"].items():
             self.device.add_load(name, power_w)
+        stream = streams.get(self.device.name)
+        if self.card is not None and stream is not None:
+            latency_s = self.device.cost(self.card, 1).latency_s
+            stream.ready_s = [round(t + latency_s, 6) for t in stream.ready_s]
+            self.facts["latency_s"] = latency_s
         return self.facts
 
 
