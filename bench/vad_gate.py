@@ -27,10 +27,14 @@ SCENARIO = ROOT / "scenarios" / "smart_home_vad.yaml"
 GATES = ("loudness", "silero-vad", "silero-vad:dynamic", "none")
 
 
-def night(gate: str, until: str | None) -> dict:
+# A loud home: the TV and room noise ten times as often as in the shipped night.
+LOUD = {"apps.home.params.tv_per_hour": 60.0, "apps.home.params.noise_per_hour": 20.0}
+
+
+def night(gate: str, until: str | None, extra: dict | None = None) -> dict:
     from simulator.engine import Simulation
 
-    overrides = {"apps.home.params.voice_gate": gate}
+    overrides = {"apps.home.params.voice_gate": gate, **(extra or {})}
     if until:
         overrides["duration"] = until
     return Simulation.from_file(SCENARIO, overrides=overrides).run().summary()["home"]
@@ -63,18 +67,22 @@ def main() -> int:
         "--until", default=None, help="shorter nights, e.g. 2h (default: the scenario's 14 h)"
     )
     args = parser.parse_args()
-    print(
-        f"{'gate':<20} {'keyword calls/day':>18} {'speaker kJ/day':>15} {'gate J/day':>11} {'gated/heard':>12} {'voice recall':>13}"
-    )
-    for gate in GATES:
-        start = time.perf_counter()
-        home = night(gate, args.until)
-        g, voice = home["voice_gate"], home["chains"]["voice"]
+    for title, extra in (("the shipped night", None), ("a loud night (TV 60/h, noise 20/h)", LOUD)):
+        print(f"\n{title}")
         print(
-            f"{gate:<20} {g['keyword_calls_per_day']:>18,.1f} {g['speaker_energy_j_per_day'] / 1e3:>15.3f} "
-            f"{g['gate_energy_j_per_day']:>11.1f} {str(voice['gated']) + '/' + str(voice['inputs']):>12} "
-            f"{voice['recall']:>13.2f}   ({time.perf_counter() - start:.1f} s wall)"
+            f"{'gate':<20} {'keyword calls/day':>18} {'speaker kJ/day':>15} {'gate J/day':>11} "
+            f"{'gated/heard':>12} {'voice recall':>13} {'precision':>10}"
         )
+        for gate in GATES:
+            start = time.perf_counter()
+            home = night(gate, args.until, extra)
+            g, voice = home["voice_gate"], home["chains"]["voice"]
+            precision = "—" if voice["precision"] is None else f"{voice['precision']:.2f}"
+            print(
+                f"{gate:<20} {g['keyword_calls_per_day']:>18,.1f} {g['speaker_energy_j_per_day'] / 1e3:>15.3f} "
+                f"{g['gate_energy_j_per_day']:>11.1f} {str(voice['gated']) + '/' + str(voice['inputs']):>12} "
+                f"{voice['recall']:>13.2f} {precision:>10}   ({time.perf_counter() - start:.1f} s wall)"
+            )
     print(f"\nspeech / non-speech on {args.n} clips of our audio generator (held-out voices, half speech)")
     print(f"{'detector':<32} {'accuracy':>9} {'agreement with fp32':>20}")
     for name, acc, agree in accuracy(args.n):
