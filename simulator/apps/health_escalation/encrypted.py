@@ -3,8 +3,8 @@ confirmed capture's rhythm features with CKKS (:mod:`models.encrypted`, real Ten
 cloud scores the ciphertext, and only the phone decrypts the risk.
 
 Every byte on the WAN is a real serialized size (padded to whole frames,
-:func:`models.encrypted.framed_bytes`, so a run repeats): the phone's public keys once, then
-a ciphertext up and an encrypted logit down per capture. Each HE step is charged on the
+:func:`models.encrypted.framed_bytes`, the keys to whole MiB, so a run repeats): the phone's
+public keys once, then a ciphertext up and an encrypted logit down per capture. Each HE step is charged on the
 device that runs it through ``Device.run`` with the step's calibrated card
 (:func:`models.encrypted.step_card`), so device time and energy come from the cost model,
 never from host time. A :class:`~.records.HeRisk` record marks each step; the decrypt step
@@ -24,6 +24,9 @@ from simulator.devices import PRIORITY_URGENT
 from simulator.trace import Inference, Message, Note, Trace
 from simulator.validate import SpecError
 
+# The public keys' compressed size varies by some 20 KB from one key draw to the next (SEAL
+# compresses random polynomials): they travel padded to whole MiB, so the trace repeats.
+KEY_FRAME_BYTES = 1 << 20
 HE_MESSAGES = {"he_key": "key", "he_query": "up", "he_answer": "down"}
 
 
@@ -70,7 +73,7 @@ class EncryptedRisk:
         on their way waits for them instead of sending them again."""
         if self._keys_event is None:
             self._keys_event = event = self.app.env.event()
-            size = encrypted.framed_bytes(len(self.keys.public_context))
+            size = -(-len(self.keys.public_context) // KEY_FRAME_BYTES) * KEY_FRAME_BYTES
             delivered = yield from self._send(self.app.phone, "he_key", size, "HE public keys")
             if delivered:
                 started = time.perf_counter()
