@@ -22,7 +22,7 @@ HE_COLOR = "#228833"  # green: encrypted cloud risk (CKKS)
 
 def _he_step(r: HeRisk) -> str:
     if r.step == "decrypt":
-        return f"CKKS decrypt: risk {r.decrypted:.4f} (plaintext model {r.plain:.4f}, |Δ| {abs(r.decrypted - r.plain):.1e})"
+        return f"CKKS decrypt: risk {r.decrypted:.4f} (plaintext model {r.plain:.4f})"
     if r.step == "encrypt":
         return f"CKKS encrypt: rhythm features → {r.size_bytes:,} B ciphertext"
     return f"CKKS evaluate on ciphertext (no key to read it) → {r.size_bytes:,} B encrypted logit"
