@@ -145,3 +145,21 @@ def test_cli_table_line(tmp_path):
     assert "encrypted cloud risk:" in result.stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["health"]["encrypted_risk"]["key_bytes"] > 0
+
+
+def test_health_panel_shows_the_encrypted_risk_from_the_trace(qtbot, run):
+    from ui.apps.health_escalation.panel import HealthPanel
+    from ui.session import Session
+
+    panel = HealthPanel()
+    qtbot.addWidget(panel)
+    session = Session.from_trace(run.trace)
+    session.index.update()  # the window feeds the index as it plays
+    panel.set_session(session, "health")
+    assert panel.encrypted.isHidden()  # nothing encrypted at t = 0
+    panel.refresh(UNTIL_S)
+    he = run.summary()["health"]["encrypted_risk"]
+    text = panel.encrypted.text()
+    assert not panel.encrypted.isHidden()
+    assert f"{he['answers_decrypted']}/{he['queries']} decrypted" in text
+    assert f"keys {he['key_bytes'] / 1e6:.1f} MB" in text
