@@ -17,7 +17,7 @@ def _stage(r: Escalation) -> str:
     return r.stage.replace("_", " ")
 
 
-HE_COLOR = "#228833"  # green: encrypted cloud risk (CKKS)
+HE_COLOR = "#999933"  # olive: encrypted cloud risk (CKKS); deploy has the green
 
 
 def _he_step(r: HeRisk) -> str:
@@ -68,7 +68,7 @@ MESSAGE_COLORS = {
     "ecg": "#AA3377",  # purple: an ECG strip, watch → phone
     "alert": "#EE6677",  # red: an alert to the doctor
     "he_key": "#117733",  # dark green: the phone's public CKKS keys, once
-    "he_query": HE_COLOR,  # green: encrypted features, phone → cloud
+    "he_query": HE_COLOR,  # olive: encrypted features, phone → cloud
     "he_answer": "#88CCAA",  # light green: the encrypted logit, cloud → phone
 }
 
