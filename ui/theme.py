@@ -18,6 +18,7 @@ DEVICE_KIND_COLORS: dict[str, str] = {
     "speaker": "#CC79A7",  # reddish purple
     "hub": "#56B4E9",  # sky blue
     "cloud": "#5A5A5A",  # dark grey
+    "car": "#F0E442",  # yellow (the last Okabe–Ito hue not taken; vermillion means down / playhead)
 }
 UNKNOWN_DEVICE_COLOR = "#999999"
 
