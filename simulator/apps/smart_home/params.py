@@ -86,11 +86,18 @@ def check_home_params(
     """Check ``params`` (already checked against :data:`PARAMS_SCHEMA`) across fields and
     against the scenario's devices and links; returns them with the chains normalised."""
     try:
-        ground_truth.clock_s(params["start_clock"], 0.0)
+        start = ground_truth.clock_s(params["start_clock"], 0.0)
     except ValueError:
         raise SpecError(
             f"{file}, {where}.start_clock: expected a clock time like '18:00', got {params['start_clock']!r}"
         ) from None
+    # The night's script runs from the arrivals (18:10 at the earliest) to the morning alarm
+    # (07:00 ± 10 min): a start outside that daytime window would put its steps out of order.
+    if not ground_truth.clock_s("07:10", 0.0) <= start <= ground_truth.clock_s("18:10", 0.0):
+        raise SpecError(
+            f"{file}, {where}.start_clock: must be between 07:10 and 18:10 (the night starts with "
+            f"the arrivals after 18:10 and ends at the 07:00 alarm), got {params['start_clock']!r}"
+        )
     kinds = {d["name"]: _kind(d) for d in scenario["devices"]}
     links = [(link["a"], link["b"]) for link in scenario["links"]]
     cameras = [params["doorbell"], params["indoor_camera"]]
