@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models.compress.lab import macs_by_layer
+
 torch.set_num_threads(1)
 
 MODES: tuple[str, ...] = ("bias", "classifier", "last_block")
@@ -71,30 +73,9 @@ def _last_block_index(module: nn.Module) -> int:
     return blocks[-1]
 
 
-def _layer_macs(module: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[str, int]]:
-    """(name, MACs per sample) of each Conv/Linear in execution order."""
-    found: list[tuple[str, int]] = []
-    handles = []
-    for name, mod in module.named_modules():
-        if isinstance(mod, nn.Conv1d | nn.Linear):
-
-            def hook(m, _inputs, output, name=name):
-                per_output = m.weight[0].numel()  # MACs per output element
-                found.append((name, int(output[0].numel() * per_output)))
-
-            handles.append(mod.register_forward_hook(hook))
-    try:
-        with torch.inference_mode():
-            module.eval()(torch.zeros(1, *input_shape))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return found
-
-
 def training_macs_per_sample(module: nn.Module, mode: str, input_shape: tuple[int, ...]) -> int:
     """Forward MACs + backward MACs of one training sample under ``mode`` (see docstring)."""
-    layers = _layer_macs(module, input_shape)
+    layers = list(macs_by_layer(module, input_shape).items())  # in execution order
     names = [n for n, _ in trainable_parameters(module, mode)]
     blocks = {".".join(n.split(".")[:2]) if n.startswith("features.") else n.split(".")[0] for n in names}
 

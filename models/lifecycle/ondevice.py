@@ -25,7 +25,7 @@ from torch import nn
 
 from models import runtime
 from models.cards import ARTIFACTS_DIR, ModelCard, find_card
-from models.lifecycle.artifact import Compressed, RangeGuard, StoredModel, compress_to_fit
+from models.lifecycle.artifact import Compressed, RangeGuard, StoredModel, compress_to_fit, generic_folded
 from models.lifecycle.finetune import FineTuneResult, fine_tune
 from models.lifecycle.twin import Twin
 
@@ -96,7 +96,7 @@ def weight_ranges(stored: StoredModel) -> list[tuple[float, float]]:
     """(min, max) of each Conv/Linear weight of the stored model, in graph order."""
     module = stored.to_module()
     return [
-        (float(m.weight.min()), float(m.weight.max()))
+        (float(m.weight.detach().min()), float(m.weight.detach().max()))
         for m in module.modules()
         if isinstance(m, nn.Conv1d | nn.Linear)
     ]
@@ -221,10 +221,13 @@ class OnDeviceModel:
 
     @classmethod
     def from_twin(cls, twin: Twin, model: str, stored: StoredModel, size_target_bytes: int) -> OnDeviceModel:
+        weights = {
+            k: torch.from_numpy(np.array(v)) for k, v in twin.weights.items() if k != CALIBRATION_WINDOWS
+        }
         module = runtime.load_torch(model)
-        module.load_state_dict(
-            {k: torch.from_numpy(np.array(v)) for k, v in twin.weights.items() if k != CALIBRATION_WINDOWS}
-        )
+        if set(weights) != set(module.state_dict()):  # a model repaired without a copy is BatchNorm-folded
+            module = generic_folded()
+        module.load_state_dict(weights)
         guard = RangeGuard(
             np.array(twin.calibration["guard"]["low"], np.float32),
             np.array(twin.calibration["guard"]["high"], np.float32),

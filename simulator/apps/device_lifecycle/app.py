@@ -114,8 +114,9 @@ class App(BaseApp):
         self.checking = False
         self.hub_copy = {"version": 1, "stored": self.model.stored}  # the hub deployed the factory model
         self.history: list[dict[str, Any]] = []
-        self._prediction_cache: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._day: wearer_days.DayWindows | None = None
+        # (day, stored model, guard) → outputs; the key holds the objects themselves, so that a
+        # freed model's id reused by a new one can never serve the old one's outputs
+        self._prediction_cache: tuple[Any, ...] | None = None
         watch = self.device(params["watch"])
         watch.models[params["model"]] = self.card
         for link in self.sim.links.values():
@@ -123,6 +124,7 @@ class App(BaseApp):
         self.lifeline(
             params["watch"], "deployed", f"factory model {FACTORY_VARIANT}, {self.model.stored.bytes} B"
         )
+        self.cards_held: list[Any] = []
         self.deployment = Deployment(self.sim, self.name, params["hub"], needs=lambda device: [])
         self.env.process(self.wearing())
         self.env.process(self.nightly_charging())
@@ -185,8 +187,7 @@ class App(BaseApp):
         for day in range(n_days):
             drifts = self.drifts_at(day * DAY_S + self.params["wake"])
             data = wearer_days.wearing_day(self.user, drifts, day, self.params, self.new_rng(f"day{day}"))
-            self._day = data
-            for i, t in enumerate(data.times_s):
+            for i, t in enumerate(data.times_s.tolist()):
                 if t >= self.sim.duration_s:
                     return
                 if t > self.env.now:
@@ -223,12 +224,20 @@ class App(BaseApp):
     def _predictions(self, data: wearer_days.DayWindows):
         """The serving model's outputs on the whole day's windows: one real batch per day
         and stored model (a new version or a fault recomputes it)."""
-        key = (data.day, id(self.model.stored), id(self.model.guard))
-        cached = self._prediction_cache.get(key)
-        if cached is None:
-            self._prediction_cache.clear()
-            cached = self._prediction_cache[key] = self.model.serve(data.x)
-        return cached
+        cached = self._prediction_cache
+        if (
+            cached is None
+            or cached[0] != data.day
+            or cached[1] is not self.model.stored
+            or cached[2] is not self.model.guard
+        ):
+            cached = self._prediction_cache = (
+                data.day,
+                self.model.stored,
+                self.model.guard,
+                self.model.serve(data.x),
+            )
+        return cached[3]
 
     def _watch_drift(self, device: Device, confidence: float) -> None:
         if not self.detector.update(confidence) or self.adapt_pending_since is not None:
@@ -341,6 +350,9 @@ class App(BaseApp):
     # -- services the protocol steps share ----------------------------------------------
     def compute(self, device: Device, card, n: int, label: str, score: float = 0.0):
         """Charge ``n`` samples of ``card`` on ``device`` (background priority)."""
+        # Device.cost caches by id(card): a card made here for one step and then freed could
+        # hand its id, and so its cost, to the next one; kept alive, every id stays its own
+        self.cards_held.append(card)
         ran = yield device.run(card, max(int(n), 1), label, score, PRIORITY_BACKGROUND)
         return ran
 
@@ -352,6 +364,7 @@ class App(BaseApp):
         return delivery.status == "delivered"
 
     def deploy_version(self, device: Device, card, reason: str) -> None:
+        self.cards_held.append(card)  # served by Device.run: keep its id its own (see compute)
         self.card = card
         self.deployed_data = self.model.stored.data
         device.deploy(card, app=self.name, serves="gesture", reason=reason)

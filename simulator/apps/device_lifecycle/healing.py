@@ -58,7 +58,7 @@ def inject_at(app: App, fault_id: int, fault: dict[str, Any]):
     app.model.stored = damaged
     if kind == "targeted_flips":  # the attacker rewrites the on-device checksums too
         app.model.manifest = damaged.tensor_checksums()
-    record = {"id": fault_id, "kind": kind, "t": app.env.now, "detected": False}
+    record = {"id": fault_id, "kind": kind, "t": app.env.now, "detected": False, "tensors": set(tensors)}
     app.active_faults.append(record)
     app.sim.trace.append(LifeFault(app.env.now, app.name, name, fault_id, kind, flips, ",".join(tensors)))
     app.lifeline(name, "fault", f"{kind}: {flips} bits in {len(tensors)} tensors")
@@ -79,7 +79,6 @@ def _corrupted_download(app: App, device: Device, fault_id: int, rng):
     good = app.hub_copy["stored"]
     arrived = fault_kinds.corrupt_download(good, rng)  # what the garbled copy will hold
     tensors = arrived.damaged_tensors(good.tensor_checksums())
-    record = {"id": fault_id, "kind": "corrupt_download", "t": app.env.now, "detected": False}
     app.sim.trace.append(
         LifeFault(app.env.now, app.name, device.name, fault_id, "corrupt_download", 0, ",".join(tensors))
     )
@@ -91,7 +90,6 @@ def _corrupted_download(app: App, device: Device, fault_id: int, rng):
     app.fire("fault")
     yield from app.send(hub, device.name, "model_download", good.bytes)
     yield from app.compute(device, checksum_card(app, arrived), 1, "checksum")
-    record["detected"] = True
     app.sim.trace.append(
         LifeFaultDetected(app.env.now, app.name, device.name, fault_id, "checksum-at-load", ",".join(tensors))
     )
@@ -156,8 +154,8 @@ def guard_alarm(app: App):
 
 
 def detected(app: App, device: Device, by: str, tensors: list[str]):
-    """Record the detection of every active fault, then heal."""
-    found = [f for f in app.active_faults if not f["detected"]]
+    """Record the detection of every active fault whose tensors are among those found, then heal."""
+    found = [f for f in app.active_faults if not f["detected"] and f["tensors"] & set(tensors)]
     for fault in found:
         fault["detected"] = True
         app.sim.trace.append(
@@ -199,14 +197,16 @@ def heal(app: App, device: Device, tensors: list[str]):
 def repair(app: App, device: Device):
     """Fine-tune the damaged model back (no copy), at the charger."""
     from models.lifecycle.ondevice import personal_card, training_card
+    from simulator.apps.device_lifecycle.adaptation import split_heldout
 
     params = app.params
     rows = list(app.labelled)
     x, y = np.stack([r[1] for r in rows]), np.array([r[2] for r in rows], np.int64)
+    held = split_heldout(len(y), params["heldout_share"])
     calibration = np.stack(list(app.recent))
     candidate = app.model.repair_without_copy(
-        x,
-        y,
+        x[~held],
+        y[~held],
         calibration,
         params["finetune_epochs"],
         params["finetune_lr"],
@@ -215,16 +215,32 @@ def repair(app: App, device: Device):
     )
     train_card = training_card(app.fp32_card, candidate.training)
     for _ in range(params["finetune_epochs"]):
-        yield from app.compute(device, train_card, len(y), "fine-tune", candidate.training.final_loss)
+        yield from app.compute(
+            device, train_card, int((~held).sum()), "fine-tune", candidate.training.final_loss
+        )
     yield from app.compute(device, app.fp32_card, len(calibration), "calibrate")
+    accuracy_before = app.model.accuracy(x[held], y[held])
+    accuracy_after = app.model.accuracy(x[held], y[held], candidate.compressed.model)
+    card = personal_card(app.base_card, candidate.compressed.model, app.version + 1, accuracy_after)
+    yield from app.compute(device, app.card, int(held.sum()), "validate")
+    yield from app.compute(device, card, int(held.sum()), "validate")
+    if accuracy_after <= accuracy_before:  # keep the damaged version; try again next night
+        app.lifeline(
+            device.name,
+            "rolled_back",
+            f"repair not better on held-out windows ({accuracy_after:.1%} ≤ {accuracy_before:.1%})",
+        )
+        return
     app.model.adopt(candidate)
     app.version += 1
-    card = personal_card(app.base_card, candidate.compressed.model, app.version, 0.0)
     app.deploy_version(device, card, "repaired by fine-tuning (no copy on the hub)")
     for fault_id in app.repair_pending:
         app.sim.trace.append(LifeFaultHealed(app.env.now, app.name, device.name, fault_id, "fine-tune", 0))
     app.lifeline(
-        device.name, "healed", f"weights clamped to their clean ranges, biases fine-tuned on {len(y)} windows"
+        device.name,
+        "healed",
+        f"weights clamped to their clean ranges, biases fine-tuned on {int((~held).sum())} windows; "
+        f"held-out {accuracy_before:.1%} → {accuracy_after:.1%}",
     )
     app.fire("healed")
     app.repair_pending = []

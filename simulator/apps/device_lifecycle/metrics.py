@@ -32,6 +32,8 @@ DAY_S = 86_400.0
 WORK_LABELS = ("fine-tune", "calibrate", "validate", "checksum", "guard-profile")
 # every message kind the app sends (its own and the deploy service's)
 MESSAGE_KINDS = ("model_backup", "model_restore", "model_download", "checksum_compare", "twin", "deploy")
+# the messages each repair sends (a fine-tune repair sends none)
+REPAIR_KINDS = {"restore": ("model_restore", "checksum_compare"), "re-download": ("model_download", "deploy")}
 AFTER_REPAIR_S = DAY_S  # accuracy after a repair: the windows served in the day after it
 
 
@@ -136,7 +138,7 @@ def adaptation_metrics(trace, adaptations: list[LifeAdaptation], wire: Wire) -> 
     out = []
     for a in adaptations:
         busy_s, energy_j = _work(trace, a.device, a.start_t, a.t)
-        radio = wire.between(a.t, a.t + DAY_S / 2, ("model_backup",))
+        radio = wire.between(a.start_t, a.t, ("model_backup",))
         out.append(
             {
                 "t": round(a.t, 3),
@@ -175,8 +177,9 @@ def fault_metrics(
     wire: Wire,
 ) -> list[dict[str, Any]]:
     """Per injected fault: detection (by what, how long after), what was served while
-    damaged, the repair and its bytes and radio energy (for a corrupted download, from
-    the garbled copy's start), accuracy in the day after."""
+    damaged, the repair and its bytes and radio energy (the repair's message kinds, from
+    the injection to the repair: a corrupted download counts its garbled copy), accuracy in
+    the day after."""
     out = []
     for f in faults:
         hit = next((d for d in found if d.fault_id == f.fault_id), None)
@@ -184,13 +187,11 @@ def fault_metrics(
         until_s = fix.t if fix else float("inf")
         damaged = [w for w in windows if f.t <= w.t < until_s and w.damaged]
         after = [w for w in windows if fix and fix.t < w.t <= fix.t + AFTER_REPAIR_S and not w.damaged]
+        kinds = REPAIR_KINDS.get(fix.how, ()) if fix else ()
+        start_s = f.t  # a guard alarm compares checksums with the hub before it detects
         radio = (
-            wire.between(
-                f.t if f.kind == "corrupt_download" else hit.t,
-                fix.t,
-                ("model_restore", "model_download", "checksum_compare", "deploy"),
-            )
-            if hit and fix
+            wire.between(start_s, fix.t, kinds)
+            if fix and kinds
             else {"bytes": 0, "energy_j": 0.0, "messages": 0}
         )
         out.append(

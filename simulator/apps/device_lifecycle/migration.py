@@ -49,7 +49,8 @@ def migrate_at(app: App, spec: dict[str, Any]):
     staged = OnDeviceModel.from_twin(at_hub, app.params["model"], app.model.stored, size_target)
     compressed = compress_to_fit(staged.module, windows, size_target)
     yield from app.compute(app.device(hub), app.fp32_card, len(windows), "calibrate")
-    card = personal_card(app.base_card, compressed.model, app.version + 1, 0.0)
+    # the accuracy the personalized weights last validated at on the wearer's windows
+    card = personal_card(app.base_card, compressed.model, app.version + 1, app.card.accuracy)
     try:  # the deploy service's fit check (memory, latency within one window) on the new profile
         (plan,) = plan_need(
             new, target.profile, Need(app.params["model"], WINDOW_S, serves="gesture"), [card]
@@ -82,6 +83,7 @@ def migrate_at(app: App, spec: dict[str, Any]):
     app.detector = detector
     app.version += 1
     app.card = card  # the deploy service installed it on arrival
+    app.cards_held.append(card)  # see App.compute
     app.deployed_data = compressed.model.data
     app.hub_copy = {"version": app.version, "stored": compressed.model}
     app.serving = new

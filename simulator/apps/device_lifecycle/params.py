@@ -36,10 +36,10 @@ PARAMS: dict[str, Any] = {
     "phone": Field(str, default="phone"),
     "hub": Field(str, default="hub"),
     "wearer": Field(int, default=0, minimum=0, maximum=19),  # a held-out test wearer
-    "wake": Field("duration", default="07:00"),
-    "bedtime": Field("duration", default="22:30"),
+    "wake": Field("duration", default="07:00", minimum=0.0),
+    "bedtime": Field("duration", default="22:30", minimum=0.0),
     "window_every_s": Field("duration", default=300.0, minimum=10.0),
-    "charge_start": Field("duration", default="22:30"),
+    "charge_start": Field("duration", default="22:30", minimum=0.0),
     "charge_hours": Field(float, default=1.0, minimum=0.1, maximum=12.0),
     "label_share": Field(float, default=0.25, minimum=0.0, maximum=1.0),
     "buffer_windows": Field(int, default=256, minimum=16),
@@ -64,6 +64,7 @@ PARAMS: dict[str, Any] = {
     "migration": MIGRATION_SCHEMA,
 }
 DEVICE_PARAMS = ("watch", "phone", "hub")
+DAY_S = 86400.0
 
 
 def _hosts(scenario: dict[str, Any], device: str, model: str) -> bool:
@@ -82,6 +83,25 @@ def check_lifecycle(params: dict[str, Any], scenario: dict[str, Any], file: str,
     devices = [d["name"] for d in scenario["devices"]]
     duration_days = scenario["duration"] / 86400.0
     model = params["model"]
+    for field in ("wake", "bedtime", "charge_start"):
+        if params[field] >= DAY_S:
+            raise SpecError(
+                f"{file}, {where}.{field}: a time of day is expected (before 24:00), got {params[field] / 3600:g} h"
+            )
+    if params["wake"] >= params["bedtime"]:
+        raise SpecError(
+            f"{file}, {where}.bedtime: must be after wake ({params['wake'] / 3600:g} h), got {params['bedtime'] / 3600:g} h"
+        )
+    if params["min_labelled"] > params["buffer_windows"]:
+        raise SpecError(
+            f"{file}, {where}.min_labelled: at most buffer_windows ({params['buffer_windows']}) labelled "
+            f"windows are kept, so {params['min_labelled']} can never be reached"
+        )
+    for device in params["size_targets_bytes"]:
+        if device not in devices:
+            raise SpecError(
+                f"{file}, {where}.size_targets_bytes.{device}: unknown device (devices: {', '.join(devices)})"
+            )
     if not _hosts(scenario, params["watch"], model):
         raise SpecError(f"{file}, {where}.watch: {params['watch']!r} must host {model} (devices[].models)")
     migration = params["migration"]
