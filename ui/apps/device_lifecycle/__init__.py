@@ -150,7 +150,7 @@ PANEL = LifecyclePanel
 MESSAGE_COLORS = {
     "model_backup": "#77AADD",  # light blue: a new version to the hub, watch → phone → hub
     "model_restore": "#44AA99",  # teal: the hub's copy of the damaged tensors, back to the watch
-    "model_download": "#999933",  # olive: the model downloaded again (the corrupted download)
+    "model_download": "#AAAA00",  # olive yellow: the model downloaded again (the corrupted download)
     "checksum_compare": "#FFAABB",  # pink: the watch's tensor checksums compared with the hub's
     "twin": "#CC6677",  # rose: the digital twin migrating to the new watch
 }
