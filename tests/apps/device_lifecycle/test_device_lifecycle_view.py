@@ -100,7 +100,9 @@ def test_panel_shows_the_summary_numbers_at_the_end_and_mid_run(qtbot, session, 
     assert monitors["accuracy_before_drift"].text() == pct(summary["accuracy_before_drift"])
     assert monitors["accuracy_drift_unadapted"].text() == pct(summary["accuracy_drift_unadapted"])
     assert monitors["accuracy_adapted"].text() == pct(summary["accuracy_adapted"])
-    assert monitors["faults_detected"].text() == f"{summary['faults_detected']} / {summary['faults_injected']}"
+    assert (
+        monitors["faults_detected"].text() == f"{summary['faults_detected']} / {summary['faults_injected']}"
+    )
     assert monitors["migration_s"].text() == theme.format_duration(summary["migration_s"])
     assert summary["faults_injected"] == 3 and summary["migrated"]
     # the chart: both watches' lanes, every phase the short life goes through
