@@ -114,7 +114,7 @@ class PlotsPanel(IndexView, QWidget):
         self.legend.setWordWrap(True)
         self.legend.setContentsMargins(6, 2, 6, 2)
         self.legend.setToolTip(
-            f"More than {fleet.FLEET_DEVICES} devices: per device kind, the median over its devices "
+            f"More than {fleet.FLEET_DEVICES} devices: per device kind (× how many), the median over its devices "
             f"(line) and {fleet.BAND_PERCENT[0]:g}–{fleet.BAND_PERCENT[1]:g} % of them (band), in "
             f"{fleet.BINS} bins over the run. Select a device (topology or inspector) to draw it alone, in black."
         )
@@ -265,8 +265,8 @@ class PlotsPanel(IndexView, QWidget):
             entries.append(f'<span style="color:{colour}">■</span>&nbsp;{kind}&nbsp;×{count}')
         low, high = fleet.BAND_PERCENT
         return (
-            f'<span style="color:{theme.MUTED_TEXT}">{len(self.index.devices)} devices; per kind '
-            f"the median and {low:g}–{high:g} %:</span> &nbsp; " + " &nbsp; ".join(entries)
+            f'<span style="color:{theme.MUTED_TEXT}">median, {low:g}–{high:g} %:</span> &nbsp;'
+            + " &nbsp;".join(entries)
         )
 
     def _add_bands(self, kind: str) -> None:
