@@ -144,6 +144,7 @@ class SuggestionsPanel(QWidget):
         layout.addWidget(self.detail)
         self._rows: list[Suggestion] = []
         self._names: tuple[str, ...] = ()
+        self._offset_s = 0.0
         self.hint = QLabel("")
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet(f"color: {theme.MUTED_TEXT}")
@@ -223,7 +224,7 @@ class SuggestionsPanel(QWidget):
             or "no suggestion yet"
         )
         latest = mine[-ROWS:][::-1]
-        self._rows, self._names = latest, plan.item_names
+        self._rows, self._names, self._offset_s = latest, plan.item_names, plan.data_offset_s
         self.table.setRowCount(len(latest))
         names = plan.item_names
         for row, r in enumerate(latest):
@@ -252,4 +253,5 @@ class SuggestionsPanel(QWidget):
         missed = (
             "" if r.used_item in r.items[:10] else f' · used <b style="color:{MISS}">{names[r.used_item]}</b>'
         )
-        self.detail.setText(f"<b>{r.device}</b> suggested: " + " · ".join(marked) + missed)
+        when = day_clock(self._offset_s + r.t)
+        self.detail.setText(f"<b>{when}, {r.device}</b> suggested: " + " · ".join(marked) + missed)
