@@ -1,10 +1,12 @@
-"""Regenerate home_suggestions_window.png (the whole window playing the suggestions story).
+"""Regenerate home_suggestions_window.png (the whole window playing the suggestions story)
+and home_suggestions_panel.png (the panel alone at the end of the week).
 
     QT_QPA_PLATFORM=offscreen python docs/screenshots/make_home_suggestions_screenshots.py
 
 Opens scenarios/home_suggestions.yaml as a user would (File → Open), lets the week be
-simulated, seeks to the second evening (after the first overnight round) and plays a little
-so the topology shows suggestions being served.
+simulated, seeks to Wednesday evening on the homes' clock (the run begins Monday 18:00,
+after two nights of rounds) and plays a little so the topology shows suggestions being
+served.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 HERE = Path(__file__).resolve().parent
-AT_S = (24 + 18) * 3600.0  # day 2, 18:00: evening suggestions after night 1's round
+AT_S = (48 + 1) * 3600.0  # run began Mon 18:00 on the homes' clock: this is Wed 19:00
+PANEL_SIZE = (820, 860)
+PANEL_MEMBER = 3  # a member with suggestions on most days
 
 
 def main() -> int:
@@ -55,8 +59,24 @@ def main() -> int:
         app.processEvents()
         time.sleep(0.02)
     out = window.export_screenshot(str(HERE / "home_suggestions_window.png"))
-    window.close()
     print("wrote", out)
+
+    from ui.apps import view_for
+
+    panel = view_for("home_suggestions").PANEL()
+    panel.resize(*PANEL_SIZE)
+    panel.set_session(window.session, "home_suggestions")
+    panel.show()
+    panel.refresh(window.session.duration_s)
+    panel.member.setCurrentIndex(PANEL_MEMBER)
+    for _ in range(10):
+        app.processEvents()
+        time.sleep(0.02)
+    path = HERE / "home_suggestions_panel.png"
+    panel.grab().save(str(path))
+    print("wrote", path)
+    panel.close()
+    window.close()
     return 0
 
 
