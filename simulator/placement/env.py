@@ -119,10 +119,22 @@ class ChainPlacementEnv(gym.Env):
         vary: float = 0.5,
         reward: Reward | None = None,
     ) -> None:
+        from simulator.scenario import load_scenario
         from simulator.validate import read_yaml
 
         self.homes = [Path(p) for p in homes]
         self._raw = [read_yaml(p) for p in self.homes]
+        # the app's event rates (``*_per_hour``), its defaults filled in by the loader
+        self._rates = [
+            {
+                name: float(value)
+                for app in load_scenario(p)["apps"]
+                if app["type"] == "smart_home"
+                for name, value in app["params"].items()
+                if name.endswith("_per_hour")
+            }
+            for p in self.homes
+        ]
         self.duration_s = duration_s
         self.vary = vary
         self.reward_of = reward or Reward()
@@ -138,6 +150,12 @@ class ChainPlacementEnv(gym.Env):
         from simulator.engine import Simulation
 
         super().reset(seed=seed)
+        while True:  # a night too short to place anything is drawn again
+            info = self._start(Simulation)
+            if self.decider.pending:
+                return self._observation(), info
+
+    def _start(self, Simulation) -> dict[str, Any]:
         rng = self.np_random
         index = int(rng.integers(len(self.homes)))
         sim_seed = int(rng.integers(FIRST_TRAINING_SEED, 2**31 - 1))
@@ -153,8 +171,7 @@ class ChainPlacementEnv(gym.Env):
         app.inference.defer(self.decider)
         self._seen, self._soc = 0, {}
         self._run_to_decision()
-        info = {"home": self.homes[index].stem, "seed": sim_seed, "varied": varied}
-        return self._observation(), info
+        return {"home": self.homes[index].stem, "seed": sim_seed, "varied": varied}
 
     def _placements_of(self, index: int) -> dict[str, Any]:
         """Every model stage fed by an input placed (the policy is replaced by the decider)."""
@@ -172,16 +189,11 @@ class ChainPlacementEnv(gym.Env):
     def _variation(self, index: int, rng) -> dict[str, Any]:
         """Another home like it: event rates ×0.5–2, each battery's charge 10–100 %, the door
         link's bandwidth ×0.1–1 and its loss 0–8 %."""
-        from simulator.apps.smart_home.params import RATE_DEFAULTS
-
         raw = self._raw[index]
         app = next(a for a in raw["apps"] if a["type"] == "smart_home")
         overrides: dict[str, Any] = {}
-        for name, default in RATE_DEFAULTS.items():
-            value = app["params"].get(name, default)
-            overrides[f"apps.{app['name']}.params.{name}"] = round(
-                float(value) * 2.0 ** rng.uniform(-1, 1), 4
-            )
+        for name, value in self._rates[index].items():
+            overrides[f"apps.{app['name']}.params.{name}"] = round(value * 2.0 ** rng.uniform(-1, 1), 4)
         for device in raw["devices"]:
             if device.get("battery") is not None:
                 overrides[f"devices.{device['name']}.battery.state_of_charge"] = round(
