@@ -75,3 +75,9 @@ def test_ppo_trains_on_the_chains_and_the_agent_places_them(tmp_path):
     env.reset(seed=3)
     request, state, _ = env.decider.pending[0]
     assert policy.place(request, state) in env._placements
+
+
+def test_the_chain_env_passes_the_gymnasium_checker():
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(ChainPlacementEnv(duration_s=DURATION_S), skip_render_check=True)
