@@ -8,9 +8,9 @@ the ``Placed`` records the app wrote meanwhile. An episode is one night of the s
 night, the stressed home, or either with varied rates, batteries and door link (drawn per
 episode, with a training seed that is never one of the benches' held-out seeds).
 
-:class:`PlacementEnv` steps the synthetic homes of :mod:`~simulator.placement.home`. Each episode builds a :mod:`~simulator.placement.home` (the normal or the stressed setting,
-drawn per episode) as a ``Simulation`` with a fresh seed and runs its request streams. A
-step places the request waiting for a decision (action: local, or a target and a split,
+:class:`PlacementEnv` steps the synthetic homes of :mod:`~simulator.placement.home`: each
+episode builds one (the normal or the stressed setting, drawn per episode) as a
+``Simulation`` with a fresh seed and runs its request streams. A step places the request waiting for a decision (action: local, or a target and a split,
 see :mod:`~simulator.placement.observe`), then runs the engine — real device queues, links
 with fading bandwidth, losses and outages — until the next request needs a decision. The
 reward is :class:`~simulator.placement.observe.Reward` of every request whose result came in
