@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from cli.core import UserError
-from models.cards import ARTIFACTS_DIR, list_cards
+from models.cards import ARTIFACTS_DIR
 
 
 def _root(args) -> Path:
@@ -37,10 +37,12 @@ def filter_rows(rows: list[dict], device: str | None, task: str | None, model: s
 
 
 def cmd_score(args) -> int:
+    from cli.models import all_cards
     from simulator.leaderboard import leaderboard
     from simulator.profiles import available_profiles
 
-    cards = list_cards(_root(args))
+    _root(args)  # a bad --artifacts is refused
+    cards = all_cards(args)  # the zoo's and the imported models' (the user's store)
     if not cards:
         raise UserError(f"no model cards under {_root(args)}: train with `python main.py train all`")
     known = available_profiles()

@@ -85,8 +85,10 @@ class Device:
         self._watch_generation = 0
         self._check_due_s = math.inf
         self.inferences = 0
-        self._costs: dict[tuple[int, int], CostEstimate] = {}
-        self._bursts: dict[tuple[int, int], tuple[float, float]] = {}  # (latency_s, energy_j)
+        # Keyed by id(card) for speed; the card is kept in the entry and checked with `is`, so
+        # a card freed and a new one given its id never reads the old card's cost.
+        self._costs: dict[tuple[int, int], tuple[Any, CostEstimate]] = {}
+        self._bursts: dict[tuple[int, int], tuple[Any, float, float]] = {}  # (card, latency_s, energy_j)
         self._sampled_soc = -1.0
         self._pending_burst_j = 0.0
         self._sampled_charging = False
@@ -242,10 +244,10 @@ class Device:
     def cost(self, card, batch: int = 1) -> CostEstimate:
         """Estimated device cost of ``batch`` inferences of ``card`` (cached)."""
         key = (id(card), batch)
-        cost = self._costs.get(key)
-        if cost is None:
-            cost = self._costs[key] = estimate_card(self.profile, card, batch)
-        return cost
+        entry = self._costs.get(key)
+        if entry is None or entry[0] is not card:
+            entry = self._costs[key] = (card, estimate_card(self.profile, card, batch))
+        return entry[1]
 
     def run(
         self, card, n_windows: int, label: str, score: float, priority: int = PRIORITY_NORMAL
@@ -307,10 +309,10 @@ class Device:
 
     def _run_inference(self, card, n_windows: int, label: str, score: float) -> float:
         burst = self._bursts.get((id(card), n_windows))
-        if burst is None:
+        if burst is None or burst[0] is not card:
             cost = self.cost(card, n_windows)
-            burst = self._bursts[(id(card), n_windows)] = (cost.latency_s, cost.energy_j)
-        latency_s, energy_j = burst
+            burst = self._bursts[(id(card), n_windows)] = (card, cost.latency_s, cost.energy_j)
+        _, latency_s, energy_j = burst
         now = self.env._now
         self._append(
             _record(

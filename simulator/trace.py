@@ -275,9 +275,13 @@ class Trace:
                 if resolve is not None:
                     resolve(trace.meta)
                 for lineno, line in enumerate(f, start=2):
-                    record = parse_row(json.loads(line), version)
+                    row = json.loads(line)
+                    record = parse_row(row, version)
                     if record is None:
-                        raise TraceError(f"{path}, line {lineno}: unknown or malformed record")
+                        kind = row[0] if isinstance(row, list) and row and isinstance(row[0], str) else None
+                        if kind is not None and kind not in RECORD_TYPES:
+                            raise TraceError(f"{path}, line {lineno}: unknown record kind {kind!r}")
+                        raise TraceError(f"{path}, line {lineno}: malformed {kind or 'unnamed'} record")
                     trace.append(record)
         except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise TraceError(f"{path}: cannot read trace ({exc})") from None

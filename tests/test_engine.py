@@ -197,6 +197,37 @@ def test_compute_queue_serialises_inference():
     assert watch.energy_j == pytest.approx(idle_energy + 3 * watch.cost(card).energy_j)
 
 
+def test_a_new_card_never_reads_the_cost_of_a_freed_card_with_its_id(monkeypatch):
+    """CPython reuses a freed object's id: the cost caches must check the card itself."""
+    from models.cards import ModelCard
+    from simulator import devices
+
+    def toy(macs):
+        return ModelCard(
+            "toy", "fp32", "toy", ["a"], [1], "fp32", 10, macs, 4000, 100, 1.0, 0.1, 1.0, "", "", "torch"
+        )
+
+    sim = Simulation.from_dict(scenario(duration="1min"))
+    watch = sim.devices["watch"]
+    monkeypatch.setattr(devices, "id", lambda _obj: 42, raising=False)  # every card "has" one id
+    small, big = toy(1_000_000), toy(100_000_000)
+    assert watch.cost(big).latency_s > 10 * watch.cost(small).latency_s
+    ends = []
+
+    def job(card):
+        started = sim.now
+        yield watch.run(card, 1, "a", 1.0)
+        ends.append(sim.now - started)
+
+    def jobs():
+        yield sim.env.process(job(small))
+        yield sim.env.process(job(big))
+
+    sim.env.process(jobs())
+    sim.run()
+    assert ends == pytest.approx([watch.cost(small).latency_s, watch.cost(big).latency_s])
+
+
 def test_compute_queue_honours_priority():
     from models.cards import ModelCard
 

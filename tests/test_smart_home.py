@@ -265,6 +265,14 @@ def test_bad_chain_names_the_field(mutate, field, words):
     assert field in message and words in message
 
 
+@pytest.mark.parametrize("clock", ["20:00", "03:00", "25:00"])
+def test_a_start_clock_the_night_cannot_follow_names_the_field(clock):
+    raw = read_yaml(SCENARIO)
+    with pytest.raises(SpecError) as error:
+        Simulation.from_dict(raw, overrides={"apps.home.params.start_clock": clock}, source="x.yaml")
+    assert "x.yaml, apps[0].params.start_clock:" in str(error.value)
+
+
 def test_stage_cycle_error_shows_the_loop():
     message = _bad(lambda c: c[3]["stages"][1].update(trigger="speaker"))
     assert "speaker → phone → speaker" in message or "phone → speaker → phone" in message

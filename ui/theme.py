@@ -18,6 +18,7 @@ DEVICE_KIND_COLORS: dict[str, str] = {
     "speaker": "#CC79A7",  # reddish purple
     "hub": "#56B4E9",  # sky blue
     "cloud": "#5A5A5A",  # dark grey
+    "car": "#F0E442",  # yellow (the last Okabe–Ito hue not taken; vermillion means down / playhead)
 }
 UNKNOWN_DEVICE_COLOR = "#999999"
 
@@ -25,7 +26,7 @@ UNKNOWN_DEVICE_COLOR = "#999999"
 MESSAGE_KIND_COLORS: dict[str, str] = {
     "ack": "#BBBBBB",  # grey
     "deploy": "#228833",  # green: a model's bytes on their way to a device
-    "fl_update": "#CCBB44",  # yellow
+    "fl_update": "#882255",  # wine (Tol muted): the yellow it was read as the car kind's #F0E442
     "model": "#4477AA",  # blue
 }
 UNKNOWN_MESSAGE_COLOR = "#7F7F7F"

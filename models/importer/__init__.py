@@ -212,7 +212,7 @@ def import_model(
             card.input_shape = card_shape
             card.extra["graph"]["recurrent"] = {"input": recurrent[0], "output": recurrent[1], "steps": steps}
         predictor = _predictor(staging, card)
-        probe = sample_array if sample_array is not None else _probe_inputs(prepared.input_shape)
+        probe = sample_array if sample_array is not None else _probe_inputs(card_shape)
         card.extra["evaluation"] = evaluate(predictor, probe, label_array, None)
         card.accuracy = card.extra["evaluation"]["accuracy"]
         card.per_class_accuracy = card.extra["evaluation"].get("per_class", {})

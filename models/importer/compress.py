@@ -34,6 +34,7 @@ GRAPH_RECIPES = (*STATIC, "dynamic", "fp16")
 DYNAMIC_OPS = ["MatMul", "Gemm", "LSTM"]
 QUANTIZED_BY_QDQ = {"Conv", "ConvTranspose", "Gemm", "MatMul"}
 MIXED_SHARE = 0.01
+PER_CHANNEL_OPSET = 13
 
 
 def refuse(recipe: str, model: str) -> ImportFailure:
@@ -90,6 +91,7 @@ def _static(src: Path, out: Path, card: ModelCard, samples: np.ndarray, method: 
     )
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
+        src = _at_least_opset(src, Path(tmp), PER_CHANNEL_OPSET)
         quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
         # Same settings as the zoo's static INT8 (models/quantize.py): U8S8, per-channel, fp32 bias.
         quantize_static(
@@ -104,6 +106,20 @@ def _static(src: Path, out: Path, card: ModelCard, samples: np.ndarray, method: 
             extra_options={"QuantizeBias": False},
         )
     return f"static INT8 QDQ ({method} on {len(samples)} import samples), ORT"
+
+
+def _at_least_opset(src: Path, tmp: Path, opset: int) -> Path:
+    """``src`` converted to ``opset`` when older (onnx's version converter): per-channel
+    QDQ needs DequantizeLinear's ``axis``, which opset 13 added."""
+    model = onnx.load(str(src))
+    current = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), opset)
+    if current >= opset:
+        return src
+    from onnx import version_converter
+
+    out = tmp / f"opset{opset}.onnx"
+    onnx.save(version_converter.convert_version(model, opset), str(out))
+    return out
 
 
 def _dynamic(src: Path, out: Path) -> str:

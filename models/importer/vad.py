@@ -72,6 +72,42 @@ def vad_sequences(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return windows_of(clips), labels
 
 
+EXAMPLE = "silero-vad"
+IMPORT_OPTIONS = {
+    "fixed": {"sr": 16000.0},
+    "recurrent": ("state", "stateN"),
+    "classes": list(CLASSES),
+    "input_shape": [31, WINDOW],
+}
+
+
+def ensure_imported(model: str, variant: str = "fp32", devices_fit=None):
+    """The card of ``model``/``variant`` from the store; the packaged example (``silero-vad``)
+    is imported from its pip package first when missing, and a missing variant made with the
+    graph recipe of that name (``dynamic``, ``fp16``, ...). Prints what it does to stderr."""
+    from models.cards import find_card
+    from models.store import store_dir
+
+    try:
+        return find_card(model, variant)
+    except ValueError:
+        if model != EXAMPLE:
+            raise
+    try:
+        find_card(model, "fp32")
+    except ValueError:
+        from models.importer import import_model
+
+        print(f"importing {EXAMPLE} from its pip package into {store_dir()} (first use)", file=sys.stderr)
+        import_model(silero_vad_file(), model, devices_fit=devices_fit, **IMPORT_OPTIONS)
+    if variant != "fp32":
+        from models.importer.compress import compress_imported
+
+        print(f"compressing {model} with {variant} (first use)", file=sys.stderr)
+        compress_imported(model, variant, store_dir(), devices_fit)
+    return find_card(model, variant)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m models.importer.vad path`` prints the ONNX file; ``... samples DIR [N]``
     writes ``DIR/vad_x.npy`` and ``DIR/vad_y.npy``."""

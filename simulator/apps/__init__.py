@@ -23,7 +23,7 @@ from typing import Any
 
 from simulator.apps.base import App
 from simulator.apps.tables import Table, generic_table
-from simulator.trace import Trace, register_records
+from simulator.trace import Trace, TraceError, register_records
 
 APPS_PATH_ENV = "HOMETWIN_APPS_PATH"
 
@@ -90,18 +90,32 @@ def app_tables(summary: dict, apps: Iterable[Mapping[str, str]]) -> list[str]:
     return lines
 
 
-def register_app_records(meta: dict[str, Any]) -> None:
+def register_app_records(meta: dict[str, Any]) -> list[str]:
     """Register the record kinds of every app a trace's ``meta`` names (to parse its rows).
-    Unknown types are skipped: their rows then fail to parse, and the loader says so."""
+    Unknown types are skipped (and returned): their rows then fail to parse, and the loader says so."""
+    unknown = []
     for entry in meta.get("apps") or []:
         cls = app_class(entry.get("type")) if isinstance(entry, dict) else None
         if cls is not None:
             register_records(cls.RECORDS)
+        else:
+            unknown.append(str(entry.get("type") if isinstance(entry, dict) else entry))
+    return unknown
 
 
 def load_trace(path: str | Path) -> Trace:
-    """A saved trace, with the record kinds of the apps it names (``TraceError`` if damaged)."""
-    return Trace.load(path, register_app_records)
+    """A saved trace, with the record kinds of the apps it names (``TraceError`` if damaged,
+    naming the app types it needs that are not installed)."""
+    unknown: list[str] = []
+    try:
+        return Trace.load(path, lambda meta: unknown.extend(register_app_records(meta)))
+    except TraceError as error:
+        if unknown and "unknown record kind" in str(error):
+            raise TraceError(
+                f"{error}: the trace's app type {', '.join(map(repr, unknown))} is not installed here "
+                f"(an app is a folder in simulator/apps/ or in ${APPS_PATH_ENV})"
+            ) from None
+        raise
 
 
 __all__ = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from simulator.federated.records import FederatedPlan
 from simulator.federated.routine import clock_hour
+from ui import theme
 
 # A client's outcome in a round (Tol's colour-blind-safe palettes); one meaning each in the
 # matrix, the log and the topology badges.
@@ -36,7 +37,7 @@ BADGES = {
     "rejected": "rejected",
 }
 ROUND_COLOR = "#4477AA"
-UP_COLOR = "#CCBB44"  # as the fl_update dots
+UP_COLOR = theme.MESSAGE_KIND_COLORS["fl_update"]  # as the fl_update dots
 DOWN_COLOR = "#0077BB"  # as the fl_model dots
 EPSILON_COLOR = "#AA3377"
 

@@ -32,8 +32,9 @@ import numpy as np
 from models.data import wearer
 from models.data.ecg import ESCALATED
 from simulator.apps.base import App
+from simulator.apps.health_escalation.encrypted import EncryptedRisk, check_he_params, encrypted_metrics
 from simulator.apps.health_escalation.metrics import capture_energy_j, health_metrics
-from simulator.apps.health_escalation.records import STAGES, Activity, Episode, Escalation
+from simulator.apps.health_escalation.records import STAGES, Activity, Episode, Escalation, HeRisk
 from simulator.devices import PRIORITY_URGENT
 from simulator.trace import Note, Trace
 from simulator.validate import Field, ListOf, SpecError, check_file
@@ -70,6 +71,9 @@ PARAMS_SCHEMA: dict[str, Any] = {
     # replaced by an ectopic event at rest (0 = none), and the share that are ventricular
     "ectopy_rate": Field(float, default=0.0, minimum=0.0, maximum=0.5),
     "ectopy_pvc_share": Field(float, default=0.6, minimum=0.0, maximum=1.0),
+    # a confirmed capture's risk scored by the cloud on CKKS ciphertexts (.encrypted)
+    "cloud_risk": Field(str, default="off", choices=("off", "encrypted")),
+    "he_poly_degree": Field(int, default=8192),
 }
 EPISODE_SCHEMA = {
     "start": Field("duration", required=True),
@@ -104,7 +108,7 @@ class HealthEscalation(App):
     TYPE = "health_escalation"
     DESCRIPTION = "watch screens heart rate → phone verifies an ECG → cloud doctor alerted"
     PARAMS = PARAMS_SCHEMA
-    RECORDS = {"escalation": Escalation, "episode": Episode, "activity": Activity}
+    RECORDS = {"escalation": Escalation, "episode": Episode, "activity": Activity, "he_risk": HeRisk}
     HOOKS = (*STAGES, "baseline_alert")
     DEVICE_PARAMS = ("watch", "phone", "cloud")
     LEGACY_STREAM_NAME = "health"
@@ -126,6 +130,7 @@ class HealthEscalation(App):
             raise SpecError(
                 f"{file}, {where}.schedule: expected 'default' or a list of blocks, got {schedule!r}"
             )
+        check_he_params(params, file, where)
         return params
 
     def __init__(self, sim, name: str, params: dict[str, Any], where: str) -> None:
@@ -145,6 +150,7 @@ class HealthEscalation(App):
         self._last_alert_s = -np.inf
         self._confirmed_s: list[float] = []
         self.model_s = 0.0  # wall time of real model work inside the event loop
+        self.encrypted_risk = EncryptedRisk(self) if params["cloud_risk"] == "encrypted" else None
 
     # -- set-up ------------------------------------------------------------------------
     def _make_day(self) -> wearer.WearerDay:
@@ -384,6 +390,8 @@ class HealthEscalation(App):
             self._escalate(self.phone.name, "phone_dismiss", episode, label, why)
             return
         self._escalate(self.phone.name, "phone_confirm", episode, label, f"p(anomaly) {anomaly_p:.2f}")
+        if self.encrypted_risk is not None:  # beside the alert path, which stays as it was
+            self.env.process(self.encrypted_risk.run(item, episode))
         # Persistence: an isolated abnormal strip (e.g. a benign nocturnal sinus bradycardia
         # the screener flagged once) waits for a follow-up capture before the doctor hears.
         window = self.params["confirm_window_s"]
@@ -461,4 +469,8 @@ class HealthEscalation(App):
         health = health_metrics(trace, end_s, params["match_grace_s"], app["name"])
         energy_j = capture_energy_j(trace, end_s, app["name"], params["watch"], params["ecg_windows"])
         health["escalation_energy_j"] = {"watch_ecg_capture": round(energy_j, 4)}
+        if params.get("cloud_risk") == "encrypted":
+            health["encrypted_risk"] = encrypted_metrics(
+                trace, end_s, app["name"], params["phone"], params["cloud"]
+            )
         return health

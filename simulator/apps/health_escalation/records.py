@@ -44,3 +44,18 @@ class Activity(NamedTuple):
     t: float
     app: str
     activity: str
+
+
+class HeRisk(NamedTuple):
+    """A step of the encrypted cloud risk (``encrypt`` on the phone, ``evaluate`` on the
+    cloud, ``decrypt`` on the phone): ``size_bytes`` it sends on (framed), the plaintext
+    model's risk of the same features (the comparison) and, once decrypted, the phone's risk."""
+
+    t: float
+    app: str
+    device: str
+    step: str
+    episode: int
+    size_bytes: int
+    plain: float
+    decrypted: float | None

@@ -46,6 +46,7 @@ from collections import defaultdict
 from typing import Any
 
 import simulator.apps.smart_home.ground_truth as ground_truth
+import simulator.apps.smart_home.voice_gate as voice_gate
 from simulator.apps.base import App
 from simulator.apps.smart_home.chains import chain_graph
 from simulator.apps.smart_home.inference import StageInference
@@ -130,8 +131,12 @@ class SmartHome(App):
         if self.placements:
             self.inference.start()
         self._install_at_start()
+        gate = voice_gate.Gate(state) if params["speaker"] in self.sim.devices else None
         state.streams = self.world.build_streams()
+        voice = gate.start(state.streams) if gate is not None and gate.facts else None
         self.meta["facts"] = self._facts()
+        if voice:
+            self.meta["facts"]["voice_gate"] = voice
         self.verdicts.prepare()
         env.process(self.world.ground_truth())
         env.process(self.world.residents())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import simulator.apps.smart_home.voice_gate as voice_gate
 from simulator.apps.smart_home.chains import SOURCE_TRIGGERS, chain_graph
 from simulator.apps.smart_home.records import (
     ChainHop,
@@ -535,6 +536,10 @@ def summarize(trace: Trace, app: dict[str, Any], end_s: float) -> dict[str, Any]
         "gates": {d: stream_stats(facts, d, end_s, home.presence(d, end_s)) for d in facts["sensors"]},
         "truth": _count(r.kind for r in home.truths),
     }
+    speaker = facts["sensors"].get(params["speaker"])
+    if speaker is not None:
+        heard = sum(1 for t in decode_times(speaker["times"]) if t <= end_s)
+        out["voice_gate"] = voice_gate.summary(records, facts, params["speaker"], heard, end_s)
     if "doorbell" in facts:
         out["doorbell_battery"] = battery_breakdown(home, params["doorbell"], facts["doorbell"], end_s)
     if home.placements:

@@ -8,6 +8,7 @@ from typing import Any
 
 import simulator.apps.smart_home.chains as chain_schema
 import simulator.apps.smart_home.ground_truth as ground_truth
+import simulator.apps.smart_home.voice_gate as voice_gate
 from simulator.profiles import load_profile
 from simulator.validate import Field, ListOf, SpecError
 
@@ -48,6 +49,10 @@ PARAMS_SCHEMA: dict[str, Any] = {
     "motion_pixel_threshold": Field(float, default=0.06, minimum=0.0, maximum=1.0),
     "motion_min_pixels": Field(int, default=3, minimum=1),
     "vad_ratio": Field(float, default=2.0, minimum=1.0),
+    # The speaker's gate in front of the keyword model: the loudness rule, none, or a
+    # voice-activity model from the model store by name (MODEL[:VARIANT]; see .voice_gate).
+    "voice_gate": Field(str, default="loudness"),
+    "vad_threshold": Field(float, default=0.5, minimum=0.0, maximum=1.0),
     "imu_wake_rad_s": Field(float, default=0.5, minimum=0.0),
     "match_grace_s": Field("duration", default=30.0, minimum=0.0),
     "retries": Field(int, default=2, minimum=0),
@@ -81,11 +86,18 @@ def check_home_params(
     """Check ``params`` (already checked against :data:`PARAMS_SCHEMA`) across fields and
     against the scenario's devices and links; returns them with the chains normalised."""
     try:
-        ground_truth.clock_s(params["start_clock"], 0.0)
+        start = ground_truth.clock_s(params["start_clock"], 0.0)
     except ValueError:
         raise SpecError(
             f"{file}, {where}.start_clock: expected a clock time like '18:00', got {params['start_clock']!r}"
         ) from None
+    # The night's script runs from the arrivals (18:10 at the earliest) to the morning alarm
+    # (07:00 ± 10 min): a start outside that daytime window would put its steps out of order.
+    if not ground_truth.clock_s("07:10", 0.0) <= start <= ground_truth.clock_s("18:10", 0.0):
+        raise SpecError(
+            f"{file}, {where}.start_clock: must be between 07:10 and 18:10 (the night starts with "
+            f"the arrivals after 18:10 and ends at the 07:00 alarm), got {params['start_clock']!r}"
+        )
     kinds = {d["name"]: _kind(d) for d in scenario["devices"]}
     links = [(link["a"], link["b"]) for link in scenario["links"]]
     cameras = [params["doorbell"], params["indoor_camera"]]
@@ -98,6 +110,7 @@ def check_home_params(
         if extra["device"] in cameras:
             raise SpecError(f"{at}: {extra['device']!r} is already one of the home's cameras")
         cameras.append(extra["device"])
+    voice_gate.check(params, file, where)
     params["chains"] = chain_schema.check_chains(params["chains"], kinds, links, file, f"{where}.chains")
     sensors = {"motion": tuple(cameras), "sound": (params["speaker"],)}
     sensors["imu"] = (params["watch"],)

@@ -47,6 +47,7 @@ class HomeState:
     truth_id: dict[tuple[str, float, str], int] = field(default_factory=dict)
     streams: dict[str, Stream] = field(default_factory=dict)
     awake_since: dict[str, float] = field(default_factory=dict)  # PIR camera → woke at
+    voice_gate: Any = None  # the card of the speaker's gate model (param voice_gate), if one
 
     @property
     def env(self):

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import simulator.apps.smart_home.gating as gating
+import simulator.apps.smart_home.voice_gate as voice_gate
 from models.data import audio, images, imu
 from simulator.apps.smart_home.ground_truth import Night, Sighting
 from simulator.apps.smart_home.inputs import CameraScene, Speakers, motion_view, speech_windows, wrist_windows
@@ -39,6 +40,7 @@ CACHE = Store(
         _HERE / "inputs.py",
         _HERE / "streams.py",
         _HERE / "gating.py",
+        _HERE / "voice_gate.py",
         ROOT / "models" / "data" / "images.py",
         ROOT / "models" / "data" / "audio.py",
         ROOT / "models" / "data" / "imu.py",
@@ -196,10 +198,12 @@ def camera_stream(
 
 
 def sound_stream(
-    device: str, sounds: list[tuple[int, object]], speakers: Speakers, seed: int, params: dict
+    device: str, sounds: list[tuple[int, object]], speakers: Speakers, seed: int, params: dict, gate_card=None
 ) -> Stream:
     """1 s microphone windows of what is said near the speaker (needs espeak-ng or its cache
-    unless the cache holds their gate statistic; the clips are made when a model needs them)."""
+    unless the cache holds their gate statistic; the clips are made when a model needs them).
+    The gate (param ``voice_gate``, :mod:`.voice_gate`): the loudness rule, none, or the speech
+    score of ``gate_card``'s model."""
     words, times, truth, labels, groups = [], [], [], [], []
     for group, (i, sound) in enumerate(sounds):
         for w, word in enumerate(sound.words):
@@ -223,8 +227,17 @@ def sound_stream(
         return made["mels"][indexes]
 
     key = digest("sound", CACHE.code_fingerprint(), seed, device, words, speakers.utterance_of)
-    ratio = CACHE.array("vad", key, lambda: gating.voice_activity(clips()) if words else np.zeros(0))
-    gated = (ratio >= params["vad_ratio"]).tolist()
+    if gate_card is not None:
+        scores = digest(key, voice_gate.card_fingerprint(gate_card))
+        ratio = CACHE.array("vad_model", scores, lambda: voice_gate.speech_scores(params, clips, len(words)))
+        gated = (ratio >= params["vad_threshold"]).tolist()
+    else:
+        ratio = CACHE.array("vad", key, lambda: gating.voice_activity(clips()) if words else np.zeros(0))
+        gated = (
+            (ratio >= params["vad_ratio"]).tolist()
+            if params["voice_gate"] == "loudness"
+            else [True] * len(ratio)
+        )
     return Stream(device, "sound", times, truth, labels, gated, groups, features, ratio.tolist(), key)
 
 

@@ -66,6 +66,13 @@ def table(name: str, metrics: dict) -> list[str]:
         )
     for device, change in ((c["device"], c) for c in metrics.get("chain_changes", [])):
         lines.append(f"  {device} left: {change['chain']} {change['state']} ({change['detail']})")
+    gate = metrics.get("voice_gate")
+    if gate:
+        lines.append(
+            f"  voice gate {gate['gate']}: keyword model {gate['keyword_calls_per_day']:,.0f} calls/day, "
+            f"speaker {gate['speaker_energy_j_per_day'] / 1e3:.2f} kJ/day (the gate's load "
+            f"{gate['gate_energy_j_per_day']:.0f} J/day)"
+        )
     battery = metrics.get("doorbell_battery")
     if battery:
         parts = ", ".join(f"{k} {_joules(v)}" for k, v in list(battery["breakdown_j"].items())[:4])

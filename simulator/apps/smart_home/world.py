@@ -63,7 +63,9 @@ class World:
             pairs = [(ids[(p["speaker"], s.t, s.kind)], s) for s in night.sounds]
             try:
                 speakers = Speakers.draw(len(night.voices), self.home.new_rng("voices"))
-                out[p["speaker"]] = streams.sound_stream(p["speaker"], pairs, speakers, seed, p)
+                out[p["speaker"]] = streams.sound_stream(
+                    p["speaker"], pairs, speakers, seed, p, self.home.voice_gate
+                )
             except RuntimeError as exc:  # espeak-ng missing and words not cached
                 why = f"voice chains off: {exc}"  # the summary reads it from this note
                 self.home.sim.trace.append(Note(0.0, p["speaker"], "unavailable", why))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.apps.health_escalation import Activity, Episode, Escalation
+from simulator.apps.health_escalation.records import HeRisk
 from ui import theme
 from ui.apps import Metric, RecordView
 from ui.apps.health_escalation.panel import EPISODE_COLOR, HealthPanel, health_metrics_at, stage_color
@@ -14,6 +15,17 @@ from ui.apps.health_escalation.panel import EPISODE_COLOR, HealthPanel, health_m
 
 def _stage(r: Escalation) -> str:
     return r.stage.replace("_", " ")
+
+
+HE_COLOR = "#999933"  # olive: encrypted cloud risk (CKKS); deploy has the green
+
+
+def _he_step(r: HeRisk) -> str:
+    if r.step == "decrypt":
+        return f"CKKS decrypt: risk {r.decrypted:.4f} (plaintext model {r.plain:.4f})"
+    if r.step == "encrypt":
+        return f"CKKS encrypt: rhythm features → {r.size_bytes:,} B ciphertext"
+    return f"CKKS evaluate on ciphertext (no key to read it) → {r.size_bytes:,} B encrypted logit"
 
 
 RECORD_VIEWS = {
@@ -33,6 +45,14 @@ RECORD_VIEWS = {
         timeline="span",
         mark_label=lambda r: f"episode {r.kind}",
     ),
+    HeRisk: RecordView(
+        label="encrypted risk",
+        describe=_he_step,
+        color=lambda r: HE_COLOR,
+        timeline="mark",
+        mark_label=lambda r: f"HE {r.step}",
+        badge=lambda r: f"HE {r.step}",
+    ),
     Activity: RecordView(
         label="activity",
         describe=lambda r: f"wearer: {r.activity}",
@@ -47,6 +67,9 @@ MESSAGE_COLORS = {
     "hr": "#66CCEE",  # cyan: heart-rate samples
     "ecg": "#AA3377",  # purple: an ECG strip, watch → phone
     "alert": "#EE6677",  # red: an alert to the doctor
+    "he_key": "#117733",  # dark green: the phone's public CKKS keys, once
+    "he_query": HE_COLOR,  # olive: encrypted features, phone → cloud
+    "he_answer": "#88CCAA",  # light green: the encrypted logit, cloud → phone
 }
 
 WHATIF_METRICS = (

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from simulator.apps.health_escalation import Episode, Escalation, health_metrics
+from simulator.apps.health_escalation.encrypted import encrypted_metrics
+from simulator.apps.health_escalation.records import HeRisk
 from ui import theme
 from ui.session import Session
 
@@ -72,7 +74,12 @@ class _HealthRecords:
 
 def health_metrics_at(session: Session, app: str, t: float) -> dict[str, Any]:
     """Health app ``app``'s metrics counting what happened by ``t`` (the app's own rule)."""
-    return health_metrics(_HealthRecords(session, app), until_s=t, app=app)
+    metrics = health_metrics(_HealthRecords(session, app), until_s=t, app=app)
+    entry = next((a for a in session.trace.meta.get("apps") or [] if a.get("name") == app), None)
+    params = (entry or {}).get("params") or {}
+    if params.get("cloud_risk") == "encrypted":
+        metrics["encrypted_risk"] = encrypted_metrics(session.trace, t, app, params["phone"], params["cloud"])
+    return metrics
 
 
 def _fmt(value: Any, how: str) -> str:
@@ -209,6 +216,14 @@ class HealthPanel(QWidget):
         layout.addLayout(grid)
         self.strip = EpisodeStrip()
         layout.addWidget(self.strip)
+        self.encrypted = QLabel()
+        self.encrypted.setWordWrap(True)
+        self.encrypted.setToolTip(
+            "cloud_risk: encrypted — the phone encrypts the confirmed capture's rhythm features (CKKS), "
+            "the cloud scores the ciphertext without seeing them, only the phone decrypts the risk"
+        )
+        self.encrypted.hide()
+        layout.addWidget(self.encrypted)
         self.table = QTableWidget(len(METRIC_ROWS), 2)
         self.table.setHorizontalHeaderLabels(["model cascade", "threshold baseline"])
         self.table.setVerticalHeaderLabels([label for _, label, _ in METRIC_ROWS])
@@ -243,7 +258,8 @@ class HealthPanel(QWidget):
         escalations = idx.column(Escalation, self.app)
         episodes = idx.column(Episode, self.app).until(t)
         n_ep_ended = sum(1 for e in episodes if e.end_t <= t)
-        key = (id(idx), escalations.count_at(t), len(episodes), n_ep_ended, s.finished)
+        he_steps = idx.column(HeRisk, self.app).count_at(t)
+        key = (id(idx), escalations.count_at(t), len(episodes), n_ep_ended, he_steps, s.finished)
         if key == self._key:
             return
         self._key = key
@@ -257,3 +273,21 @@ class HealthPanel(QWidget):
         for row, (key_name, _, how) in enumerate(METRIC_ROWS):
             self.table.setItem(row, 0, QTableWidgetItem(_fmt(m.get(key_name), how)))
             self.table.setItem(row, 1, QTableWidgetItem(_fmt(baseline.get(key_name), how)))
+        self._show_encrypted(m.get("encrypted_risk"))
+
+    def _show_encrypted(self, he: dict[str, Any] | None) -> None:
+        if not he or not he["queries"]:
+            self.encrypted.hide()
+            return
+        n = max(he["answers_decrypted"], 1)
+        agree = "–" if he["decisions_agree"] is None else f"{he['decisions_agree']:.0%}"
+        self.encrypted.setText(
+            f"<b>Encrypted cloud risk (CKKS)</b>: {he['answers_decrypted']}/{he['queries']} decrypted on the phone, "
+            f"{he['answers_within_tolerance']} within {he['risk_tolerance']:.0e} of the plaintext model, "
+            f"decisions agree {agree}<br>"
+            f"keys {he['key_bytes'] / 1e6:.1f} MB once · per query {he['ciphertext_bytes_up'] / n / 1e3:.0f} kB up, "
+            f"{he['ciphertext_bytes_down'] / n / 1e3:.0f} kB down · phone {he['phone_compute_ms'] / n:.1f} ms "
+            f"{he['phone_compute_mj'] / n:.1f} mJ · cloud {he['cloud_compute_ms'] / n:.1f} ms "
+            f"{he['cloud_compute_mj'] / n:.0f} mJ"
+        )
+        self.encrypted.show()

@@ -12,7 +12,7 @@ from simulator.apps.home_suggestions.metrics import summarize
 from simulator.apps.home_suggestions.records import SliceSync, Suggestion, SuggestionPlan
 from ui import federated as federated_view
 from ui.apps import Metric, RecordView
-from ui.apps.home_suggestions.panel import SuggestionsPanel
+from ui.apps.home_suggestions.panel import SuggestionsPanel, day_clock
 
 HIT_COLOR = "#009988"  # teal (Paul Tol, vibrant)
 MISS_COLOR = "#CC3311"  # red
@@ -83,14 +83,12 @@ def whatif_metrics(session: Any, app_name: str, t: float) -> dict[str, float | N
 
 
 def clock_label(session: Any, app_name: str, t: float) -> str | None:
-    """The homes' day and clock, and the last suggestion's context."""
+    """The homes' own clock (the day and time of the held-out week the members live), and
+    when the run began on it: the player's clock beside it counts from the run's start."""
     plan = session.index.column(SuggestionPlan, app_name).last_at(t)
     if plan is None:
         return None
-    clock_s = plan.data_offset_s + t
-    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[int(clock_s // 86400) % 7]
-    hours = (clock_s % 86400) / 3600
-    return f"{day} {int(hours):02d}:{int(hours % 1 * 60):02d}"
+    return f"homes' clock {day_clock(plan.data_offset_s + t)} (run began {day_clock(plan.data_offset_s)})"
 
 
 PANEL = SuggestionsPanel

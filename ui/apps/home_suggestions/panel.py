@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
+    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -26,7 +27,24 @@ from ui import theme
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HIT, MISS, CURVE, BASELINE = "#009988", "#CC3311", "#0077BB", "#BBBBBB"
-ROWS = 8
+ROWS = 20  # the latest suggestions shown; the table scrolls
+PLOT_MIN_H = 130
+TABLE_MIN_ROWS = 3
+COLUMNS = (
+    ("when", "The homes' clock when the suggestion was served"),
+    ("context · device", "The context the device inferred (location blurred) and the device that served it"),
+    ("why", "Why the top suggestion: the context's share or the member's taste"),
+    (
+        "used",
+        "What the member really used next: ✓ in the top ten, with its rank; "
+        "not in slice: the device's profile slice does not hold it",
+    ),
+)
+
+
+def day_clock(clock_s: float) -> str:
+    """A time of the homes' data week, seconds since its Monday 00:00, as ``Wed 12:20``."""
+    return f"{DAYS[int(clock_s // 86400) % 7]} {int(clock_s % 86400 // 3600):02d}:{int(clock_s % 3600 // 60):02d}"
 
 
 def _monitor(title: str, tooltip: str) -> tuple[QLabel, QLabel]:
@@ -71,12 +89,17 @@ class SuggestionsPanel(QWidget):
             self.values[key] = value
         layout.addLayout(grid)
         self.plot = pg.PlotWidget(background=theme.BACKGROUND)
-        self.plot.setMinimumHeight(170)
+        # small beside the member's table in the window's monitors dock; it grows with the panel
+        # (no x label: at this height pyqtgraph clips it; the legend says "after each round")
+        self.plot.setMinimumHeight(PLOT_MIN_H)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.setLabel("left", "held-out hit-rate@10")
-        self.plot.setLabel("bottom", "federated round")
-        self.plot.addLegend(offset=(-10, 10))
-        self.curve = self.plot.plot([], [], pen=pg.mkPen(CURVE, width=2), name="federated (global model)")
+        self.plot.setLabel("left", "hit-rate@10")
+        self.plot.setToolTip("Hit-rate@10 of the global model on the held-out week after each round")
+        legend = self.plot.addLegend(offset=(-6, -4))  # one row at the bottom, under the curves
+        legend.setColumnCount(2)
+        self.curve = self.plot.plot(
+            [], [], pen=pg.mkPen(CURVE, width=2), name="global model after each round"
+        )
         self.baseline = self.plot.plot(
             [],
             [],
@@ -84,7 +107,7 @@ class SuggestionsPanel(QWidget):
             name="most popular (served moments)",
         )
         self.plot.setYRange(0.0, 0.6)
-        layout.addWidget(self.plot)
+        layout.addWidget(self.plot, 1)
         self.member = QComboBox()
         self.member.setToolTip("A member of a home: the suggestions their devices showed")
         self.member.currentIndexChanged.connect(lambda _i: self._draw_member(force=True))
@@ -93,14 +116,40 @@ class SuggestionsPanel(QWidget):
         self.days.setTextFormat(Qt.TextFormat.RichText)
         self.days.setToolTip("Per day: ● a hit, ○ a miss (the used item was not in the top ten)")
         layout.addWidget(self.days)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["when", "context · device", "top suggestions", "why", "used"])
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels([title for title, _tip in COLUMNS])
+        for column, (_title, tip) in enumerate(COLUMNS):
+            self.table.horizontalHeaderItem(column).setToolTip(tip)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(self.table)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        row_h = self.table.fontMetrics().height() + 8
+        self.table.verticalHeader().setDefaultSectionSize(row_h)
+        # the panel asks for room for a few rows: the window's splitter gives it that first
+        self.table.setMinimumHeight(row_h * (TABLE_MIN_ROWS + 1) + 4)
+        self.table.currentCellChanged.connect(lambda row, *_: self._show_detail(row))
+        layout.addWidget(self.table, 2)
+        # the chosen row's ten suggestions: too long for a column of the window's dock
+        self.detail = QLabel("")
+        self.detail.setTextFormat(Qt.TextFormat.RichText)
+        self.detail.setWordWrap(True)
+        self.detail.setMinimumHeight(2 * self.detail.fontMetrics().lineSpacing() + 2)
+        self.detail.setToolTip("The ten suggestions of the row chosen above (the latest first), best first")
+        layout.addWidget(self.detail)
+        self._rows: list[Suggestion] = []
+        self._names: tuple[str, ...] = ()
+        self._offset_s = 0.0
         self.hint = QLabel("")
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet(f"color: {theme.MUTED_TEXT}")
+        # it wraps to two lines in the window's dock: ask for them, or the table runs under it
+        self.hint.setMinimumHeight(2 * self.hint.fontMetrics().lineSpacing() + 2)
         layout.addWidget(self.hint)
         self._t = 0.0
 
@@ -175,25 +224,34 @@ class SuggestionsPanel(QWidget):
             or "no suggestion yet"
         )
         latest = mine[-ROWS:][::-1]
+        self._rows, self._names, self._offset_s = latest, plan.item_names, plan.data_offset_s
         self.table.setRowCount(len(latest))
         names = plan.item_names
         for row, r in enumerate(latest):
-            clock_s = plan.data_offset_s + r.t
-            when = f"{DAYS[int(clock_s // 86400) % 7]} {int(clock_s % 86400 // 3600):02d}:{int(clock_s % 3600 // 60):02d}"
             hit = r.served and 0 <= r.rank < 10
             used = f"{'✓' if hit else '✗'} {names[r.used_item]}" + (
-                f" (#{r.rank + 1})" if r.rank >= 0 else " (not on this device)"
+                f" (#{r.rank + 1})" if r.rank >= 0 else " (not in slice)"
             )
-            cells = [
-                when,
-                f"{r.context} · {r.device}",
-                ", ".join(names[i] for i in r.items[:3]) + " …",
-                r.why,
-                used,
-            ]
+            cells = [day_clock(plan.data_offset_s + r.t), f"{r.context} · {r.device}", r.why, used]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if column == 4:
+                if column == len(cells) - 1:
                     item.setForeground(theme.qcolor(HIT if hit else MISS))
                 self.table.setItem(row, column, item)
-        self.table.resizeColumnsToContents()
+        current = self.table.currentRow()
+        self._show_detail(current if 0 <= current < len(latest) else 0)
+
+    def _show_detail(self, row: int) -> None:
+        if not 0 <= row < len(self._rows):
+            self.detail.setText("")
+            return
+        r, names = self._rows[row], self._names
+        marked = []
+        for k, i in enumerate(r.items[:10]):
+            text = f"{k + 1}&nbsp;{names[i]}"
+            marked.append(f'<b style="color:{HIT}">{text}</b>' if i == r.used_item else text)
+        missed = (
+            "" if r.used_item in r.items[:10] else f' · used <b style="color:{MISS}">{names[r.used_item]}</b>'
+        )
+        when = day_clock(self._offset_s + r.t)
+        self.detail.setText(f"<b>{when}, {r.device}</b> suggested: " + " · ".join(marked) + missed)

@@ -538,8 +538,14 @@ class SmartHomePanel(QWidget):
         per_chain: dict[str, int] = {}
         for r in actions:
             per_chain[r.chain] = per_chain.get(r.chain, 0) + 1
+        gate = (_app_meta(self.session, self.app).get("facts") or {}).get("voice_gate")
+        listens = (
+            f" · speaker's voice gate: {gate['gate']} ({1e3 * sum(gate['loads_w'].values()):.1f} mW always on)"
+            if gate
+            else ""
+        )
         self.counts.setText(
-            "actions so far: " + (", ".join(f"{c} {n}" for c, n in per_chain.items()) or "none")
+            "actions so far: " + (", ".join(f"{c} {n}" for c, n in per_chain.items()) or "none") + listens
         )
 
 
