@@ -33,6 +33,7 @@ POLICIES = {
     "min_energy": {"policy": "min_energy"},
     "battery_aware": {"policy": "battery_aware"},
     "deadline_aware": {"policy": "deadline_aware"},
+    "max_reward": {"policy": "max_reward"},
     "rl (PPO)": {"policy": "rl"},
 }
 AGENT = "rl (PPO)"
@@ -81,21 +82,24 @@ def print_table(results: dict, seeds: range) -> None:
 
 
 def diagnose(seed: int, agent: Path) -> None:
-    """Per home and model: how often the agent runs locally against how often the cost
-    model's latency estimate (a feature the agent sees) is best locally, and the median ratio
-    of the agent's action's estimated latency to the best estimate."""
+    """Per home and model: how often the agent runs locally against how often min-latency
+    would, how often it takes the candidate of best estimated reward (action 0), and how
+    often its placement is min-latency's."""
     import simulator.placement.rl as rl
-    from simulator.placement.observe import N_ACTIONS, decode, encode
+    from simulator.placement.observe import decode, encode
+    from simulator.placement.policies import MinLatency
 
-    picks: dict[str, list[tuple[int, int, float]]] = {}
+    picks: dict[str, list[tuple[bool, bool, int, bool]]] = {}
+    heuristic = MinLatency()
 
     def place(self, request, state):  # RLPolicy.place, recording what it chose
-        obs = encode(request, state)
+        obs, placements = encode(request, state)
         action = int(self.model.predict(obs, deterministic=True)[0])
-        latency = obs[-2 * N_ACTIONS :].reshape(N_ACTIONS, 2)[:, 0]
-        ratio = float(latency[action] / max(latency.min(), 1e-9))
-        picks.setdefault(request.model, []).append((action, int(latency.argmin()), ratio))
-        return decode(action, request)
+        placement = decode(action, placements)
+        best = heuristic.place(request, state)
+        row = (placement.is_local(request), best.is_local(request), action, placement == best)
+        picks.setdefault(request.model, []).append(row)
+        return placement
 
     original, rl.RLPolicy.place = rl.RLPolicy.place, place  # the app builds its own policy
     try:
@@ -105,9 +109,9 @@ def diagnose(seed: int, agent: Path) -> None:
             for model, rows in picks.items():
                 a = np.array(rows)
                 print(
-                    f"{home_name} seed {seed} {model:<16} n={len(a):>5}  agent local {np.mean(a[:, 0] == 0):4.0%}"
-                    f"  best estimate local {np.mean(a[:, 1] == 0):4.0%}"
-                    f"  agent's estimated latency / best: median {np.median(a[:, 2]):.2f}"
+                    f"{home_name} seed {seed} {model:<16} n={len(a):>5}  agent local {np.mean(a[:, 0]):4.0%}"
+                    f"  min_latency local {np.mean(a[:, 1]):4.0%}  action 0 {np.mean(a[:, 2] == 0):4.0%}"
+                    f"  same as min_latency {np.mean(a[:, 3]):4.0%}"
                 )
     finally:
         rl.RLPolicy.place = original

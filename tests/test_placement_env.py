@@ -11,10 +11,11 @@ pytest.importorskip("stable_baselines3")
 from gymnasium.utils.env_checker import check_env  # noqa: E402
 
 from simulator.placement import Placement, make_policy  # noqa: E402
+from simulator.placement.cost import estimate, options  # noqa: E402
 from simulator.placement.env import PlacementEnv  # noqa: E402
 from simulator.placement.home import STRESSED, build  # noqa: E402
 from simulator.placement.layers import layer_table, models_with_tables  # noqa: E402
-from simulator.placement.observe import MAX_LAYERS, MODELS, N_ACTIONS, decode, encode_placement  # noqa: E402
+from simulator.placement.observe import MAX_LAYERS, MODELS, N_ACTIONS, Reward, candidates, decode, encode  # noqa: E402
 from simulator.placement.rl import AGENT_PATH, RLPolicy, train  # noqa: E402
 
 
@@ -50,23 +51,34 @@ def test_env_is_deterministic_under_a_seed_and_steps_the_engine():
     assert rewards_a.max() <= 0.0 and len(rewards_a) > 10
 
 
-def test_actions_and_placements_round_trip():
+def test_actions_are_the_options_ranked_by_estimated_reward():
     assert set(models_with_tables()) == set(MODELS)
     assert max(layer_table(m).n_layers for m in MODELS) == MAX_LAYERS
     _, workload = build(STRESSED.with_seconds(2.0), seed=1)
     workload.sim.run(until=1.5)
     request, _ = workload.pending[0]
-    n = request.table.n_layers
-    assert decode(0, request) == Placement(request.source, n)
-    for target in request.targets:
-        for k in range(n):
-            placement = Placement(target, k)
-            assert decode(encode_placement(placement, request), request) == placement
+    state = workload.runner.state()
+    obs, placements = encode(request, state)
+    assert len(placements) == N_ACTIONS and obs.shape == (PlacementEnv().observation_space.shape[0],)
+    soc = state.devices[request.source].state_of_charge
+    scores = sorted(
+        (Reward().estimate(estimate(request, p, state), request.deadline_s, soc) for p in options(request)),
+        reverse=True,
+    )
+    ranked = candidates(request, state)
+    assert [r for _, _, r in ranked] == pytest.approx(scores[:N_ACTIONS])
+    assert len(set(placements)) == N_ACTIONS  # distinct options (a camera model has 19)
+    for action, placement in enumerate(placements):
+        assert decode(action, placements) == placement
+    assert decode(N_ACTIONS + 3, placements) == placements[0]
+    assert Placement(request.source, request.table.n_layers) in options(request)
 
 
 def test_ppo_trains_and_the_agent_places_as_a_policy(tmp_path):
     path = tmp_path / "agent.zip"
-    result = train(total_steps=128, minutes=None, out=path, duration_s=4.0, log=lambda _line: None)
+    result = train(
+        total_steps=128, minutes=None, out=path, duration_s=4.0, env="homes", log=lambda _line: None
+    )
     assert result["steps"] >= 128 and path.exists()
     policy = make_policy({"policy": "rl", "agent": str(path)})
     assert isinstance(policy, RLPolicy)

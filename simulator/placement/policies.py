@@ -18,6 +18,8 @@ Policies (``policy:``):
   battery is: a full battery picks min-latency, an empty one min-energy;
 - ``deadline_aware`` the option of least battery energy among those expected to meet the
   deadline; when none does, min-latency;
+- ``max_reward``     the option of best estimated reward (:class:`~simulator.placement.observe.Reward`
+  of the estimated latency and battery energy; the RL agent's action 0);
 - ``rl``             a trained agent (``agent:`` a stable-baselines3 PPO file; default: the
   shipped ``models/artifacts/placement/ppo_placement.zip``), see
   :class:`simulator.placement.rl.RLPolicy`.
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.placement.cost import BOUNDARIES, Estimate, Placement, Request, State, estimates
+from simulator.placement.observe import candidates
 from simulator.placement.policy import SHIPPED_AGENT, Policy
 from simulator.validate import Field, ListOf, SpecError, check_file
 
@@ -129,9 +132,25 @@ class DeadlineAware(Policy):
         return min(meeting, key=lambda e: (e.battery_j, e.total_j, e.latency_s)).placement
 
 
+class MaxReward(Policy):
+    NAME = "max_reward"
+
+    def place(self, request: Request, state: State) -> Placement:
+        return candidates(request, state)[0][0]
+
+
 POLICIES: dict[str, type[Policy]] = {
     cls.NAME: cls
-    for cls in (AllLocal, AllOffload, FixedSplit, MinLatency, MinEnergy, BatteryAware, DeadlineAware)
+    for cls in (
+        AllLocal,
+        AllOffload,
+        FixedSplit,
+        MinLatency,
+        MinEnergy,
+        BatteryAware,
+        DeadlineAware,
+        MaxReward,
+    )
 }
 POLICY_NAMES: tuple[str, ...] = (*POLICIES, "rl")
 

@@ -3,6 +3,7 @@ that none of them imports another to get it): a policy places a request, given t
 
 from __future__ import annotations
 
+from collections import deque
 from typing import ClassVar
 
 from models.cards import ARTIFACTS_DIR
@@ -20,3 +21,25 @@ class Policy:
 
     def place(self, request: Request, state: State) -> Placement:
         raise NotImplementedError
+
+
+class Deferred(Policy):
+    """Decides outside the engine (the gymnasium environment over an app): a placed stage
+    that has this policy yields on :meth:`wait`'s event instead of calling ``place``; each
+    waiting request is in :attr:`pending` as ``(request, state, event)`` until someone calls
+    ``event.succeed(placement)``."""
+
+    NAME = "deferred"
+
+    def __init__(self, env) -> None:
+        self.env = env
+        self.pending: deque = deque()
+
+    def wait(self, request: Request, state: State):
+        """A SimPy event the placed stage yields on; its value is the placement."""
+        decided = self.env.event()
+        self.pending.append((request, state, decided))
+        return decided
+
+    def place(self, request: Request, state: State) -> Placement:
+        raise TypeError("a deferred policy is decided through wait(), not place()")

@@ -1,9 +1,11 @@
 """A PPO agent (stable-baselines3) as a placement policy, and how it is trained.
 
-``python -m simulator.placement.rl [--minutes 8] [--out PATH]`` trains PPO on
-:class:`~simulator.placement.env.PlacementEnv` (normal and stressed homes, a fresh seed per
-episode) with one torch thread and saves the agent (a small ``.zip``) to
-``models/artifacts/placement/ppo_placement.zip``. :class:`RLPolicy` loads it and places
+``python -m simulator.placement.rl [--minutes 18] [--out PATH]`` trains PPO on
+:class:`~simulator.placement.env.ChainPlacementEnv` — the smart-home app's own chains (the
+shipped night, the stressed home and varied ones, a fresh training seed per episode) — or,
+with ``--env homes``, on the synthetic homes of
+:class:`~simulator.placement.env.PlacementEnv`, with one torch thread, and saves the agent
+(a small ``.zip``) to ``models/artifacts/placement/ppo_placement.zip``. :class:`RLPolicy` loads it and places
 requests with the same ``place(request, state)`` method as every heuristic, from the same
 observation the environment gives (:mod:`~simulator.placement.observe`).
 
@@ -50,16 +52,18 @@ class RLPolicy(Policy):
         self.model = PPO.load(str(self.path), device="cpu")
 
     def place(self, request: Request, state: State) -> Placement:
-        action, _ = self.model.predict(encode(request, state), deterministic=True)
-        return decode(int(action), request)
+        obs, placements = encode(request, state)
+        action, _ = self.model.predict(obs, deterministic=True)
+        return decode(int(action), placements)
 
 
 def train(
     total_steps: int | None = None,
-    minutes: float | None = 8.0,
+    minutes: float | None = 18.0,
     seed: int = 0,
     out: Path | None = AGENT_PATH,
-    duration_s: float = 60.0,
+    duration_s: float | None = None,
+    env: str = "chains",
     log=print,
 ) -> dict:
     """Train PPO for ``total_steps`` environment steps or ``minutes`` of wall time (whichever
@@ -69,11 +73,15 @@ def train(
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
-    from simulator.placement.env import PlacementEnv
+    from simulator.placement.env import ChainPlacementEnv, PlacementEnv
 
     torch.set_num_threads(1)
-    env = make_vec_env(PlacementEnv, n_envs=N_ENVS, seed=seed, env_kwargs={"duration_s": duration_s})
-    model = PPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **PPO_SETTINGS)
+    if env == "chains":
+        cls, kwargs = ChainPlacementEnv, {"duration_s": duration_s}
+    else:
+        cls, kwargs = PlacementEnv, {"duration_s": 60.0 if duration_s is None else duration_s}
+    vec = make_vec_env(cls, n_envs=N_ENVS, seed=seed, env_kwargs=kwargs)
+    model = PPO("MlpPolicy", vec, seed=seed, device="cpu", verbose=0, **PPO_SETTINGS)
     deadline = time.perf_counter() + 60.0 * minutes if minutes else None
     started = time.perf_counter()
 
@@ -107,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m simulator.placement.rl", description="Train the PPO placement agent."
     )
-    parser.add_argument("--minutes", type=float, default=8.0, help="wall-time budget (default 8)")
+    parser.add_argument("--minutes", type=float, default=18.0, help="wall-time budget (default 18)")
     parser.add_argument("--steps", type=int, default=None, help="stop after this many steps")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=AGENT_PATH)
+    parser.add_argument("--env", choices=("chains", "homes"), default="chains", help="what to train on")
     args = parser.parse_args(argv)
-    result = train(args.steps, args.minutes, args.seed, args.out)
+    result = train(args.steps, args.minutes, args.seed, args.out, env=args.env)
     size = args.out.stat().st_size
     print(
         f"trained {result['steps']} steps in {result['wall_s']:.0f} s; saved {args.out} ({size / 1024:.0f} KiB)"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator.apps.smart_home.records import PlacedShare
 from simulator.placement import Placement, Request, layer_table, make_policy
+from simulator.placement.policy import Deferred
 from simulator.placement.runner import PlacementRunner
 
 if TYPE_CHECKING:
@@ -42,6 +43,11 @@ class StageInference:
             else:
                 self._policies[key] = make_policy(config)
 
+    def defer(self, policy: Deferred) -> None:
+        """Let ``policy`` decide every placed stage from now on (after :meth:`start`): each
+        input then waits on its event (the gymnasium environment steps the app this way)."""
+        self._policies = dict.fromkeys(self._policies, policy)
+
     def _result_at(self, chain: dict, stage: dict, device: str) -> str:
         """Where a placed stage's result is needed: the device every next stage would run on
         now (:meth:`place`), or the stage's own device when they differ or there are none."""
@@ -68,11 +74,15 @@ class StageInference:
             targets=tuple(config["targets"]),
             boundary=config["boundary"],
         )
-        placement = self._policies[(chain["name"], stage["id"])].place(request, self.runner.state())
+        policy = self._policies[(chain["name"], stage["id"])]
+        name = config["policy"]
+        if isinstance(policy, Deferred):  # decided outside the engine (the RL environment)
+            name = policy.NAME
+            placement = yield policy.wait(request, self.runner.state())
+        else:
+            placement = policy.place(request, self.runner.state())
         placement = Placement(placement.target, min(max(placement.split, 0), table.n_layers))
-        outcome = yield from self.runner.serve(
-            request, placement, config["policy"], label, score, chain["priority"]
-        )
+        outcome = yield from self.runner.serve(request, placement, name, label, score, chain["priority"])
         record = outcome.record
         self.home.sim.trace.append(
             PlacedShare(
@@ -102,8 +112,7 @@ class StageInference:
             "knows": {record.tail_device, outcome.result_device},
             "result_device": outcome.result_device,
             "result_bytes": table.boundary_bytes(table.n_layers),
-            "detail": f"placed by {config['policy']}: {where}"
-            + ("" if record.status == "ok" else f" ({record.status})"),
+            "detail": f"placed by {name}: {where}" + ("" if record.status == "ok" else f" ({record.status})"),
         }
         return label, score, outcome.energy_j.get(device, 0.0), placed
 
