@@ -28,7 +28,9 @@ from bench.trace_identity import _flatten, _is_wall  # noqa: E402
 
 def _main(*argv: str) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, str(ROOT / "main.py"), *argv], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *argv], cwd=ROOT, capture_output=True, text=True
+    )
     return time.perf_counter() - start, done
 
 
@@ -56,7 +58,9 @@ def main() -> int:
             failed = True
             continue
         rebuilt_path = run_dir / "summary.rebuilt.json"
-        rebuild_s, again = _main("summary", str(run_dir / "trace.jsonl.gz"), "--out", str(rebuilt_path), "--json")
+        rebuild_s, again = _main(
+            "summary", str(run_dir / "trace.jsonl.gz"), "--out", str(rebuilt_path), "--json"
+        )
         if again.returncode != 0:
             print(f"{scenario.stem:28} summary failed: {again.stderr.strip()[-200:]}")
             failed = True

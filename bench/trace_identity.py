@@ -52,7 +52,9 @@ def _is_wall(key: str) -> bool:
 def compare_meta(ref: dict, new: dict) -> tuple[list[str], list[str]]:
     """(fields the new meta gained, fields changed or lost); ``wall_*`` fields (host time, e.g.
     ``end.wall_s``) and ``scenario_file`` (the path as it was typed) left out."""
-    a, b = ({k: v for k, v in _flatten(m).items() if not _is_wall(k) and k != "scenario_file"} for m in (ref, new))
+    a, b = (
+        {k: v for k, v in _flatten(m).items() if not _is_wall(k) and k != "scenario_file"} for m in (ref, new)
+    )
     known = {key[:i] for key in a for i in range(len(key) + 1) if i == len(key) or key[i] in ".["}
     gained = set()
     for key in b:

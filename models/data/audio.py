@@ -16,6 +16,7 @@ only the first run pays for espeak-ng.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import threading
@@ -164,7 +165,9 @@ class ClipBank:
         if self.path is None or not self._dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp.npz")
+        # A name of this process's own: two processes building the cache at once must not
+        # write (and rename away) the same temporary file.
+        tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npz")
         np.savez(tmp, **{k: np.round(v * 32767.0).astype(np.int16) for k, v in self.clips.items()})
         tmp.replace(self.path)
         self._dirty = False
