@@ -16,30 +16,18 @@ Opens "A watch's life as a digital twin" from the scenario library as a user wou
 
 from __future__ import annotations
 
-import os
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from shots import HERE, Shots
 
-HERE = Path(__file__).resolve().parent
 DAY_S = 86400.0
 ADAPTED_S = 7 * DAY_S + 22.5 * 3600  # night 8 on the charger, where the watch adapts
 MIGRATION_S = 26 * DAY_S + 8.0  # the twin between the old watch and the hub
 
 
 def main() -> int:
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    from ui.main_window import MainWindow
-
-    window = MainWindow()
-    window.resize(1600, 1000)
-    window.show()
+    shots = Shots(None)
+    window, wait_until, settle = shots.window, shots.wait_until, shots.settle
     library = window.library
     items = [library.list.item(i) for i in range(library.list.count())]
     item = next(i for i in items if str(i.data(0x0100)).endswith("device_lifecycle.yaml"))
@@ -47,20 +35,6 @@ def main() -> int:
     library._open_item(item)  # what a double-click does
     if window.session is None:
         raise SystemExit("could not open scenarios/device_lifecycle.yaml")
-
-    def wait_until(condition, timeout_s: float = 900.0) -> None:
-        deadline = time.perf_counter() + timeout_s
-        while not condition():
-            if time.perf_counter() > deadline:
-                raise TimeoutError("the window did not get there in time")
-            app.processEvents()
-            time.sleep(0.005)
-
-    def settle() -> None:
-        window._refresh_slow()
-        for _ in range(10):
-            app.processEvents()
-            time.sleep(0.02)
 
     panel = next(iter(window.app_panels.values()))
 
