@@ -155,6 +155,22 @@ class Session(QObject):
             return max(self.index.last_t, self.trace.times[-1] if self.trace.times else 0.0)
         return float(d)
 
+    def app_entry(self, app: str) -> dict[str, Any]:
+        """App ``app``'s entry in the trace's meta (type, name, validated params); ``{}`` if none."""
+        for entry in self.trace.meta.get("apps") or []:
+            if entry.get("name", entry.get("type")) == app:
+                return entry
+        return {}
+
+    def summary_at(self, app: str, t: float) -> dict[str, Any]:
+        """App ``app``'s summary counting what happened by ``t``: its own ``summarize`` of the
+        trace (what ``summary.json`` holds at the end)."""
+        from simulator.apps import app_class
+
+        entry = self.app_entry(app)
+        cls = app_class(entry.get("type"))
+        return {} if cls is None else cls.summarize(self.trace, entry, t)
+
     @property
     def is_live(self) -> bool:
         return self.sim is not None and not self.finished

@@ -20,7 +20,7 @@ def session(small):
 
 def test_panel_shows_the_last_query_with_hits_in_green_and_the_summary(qtbot, session):
     from ui.apps.photo_search import PANEL, RECORD_VIEWS, clock_label, whatif_metrics
-    from ui.apps.photo_search.panel import HIT_COLOR, MISS_COLOR, summary_at
+    from ui.apps.photo_search.panel import HIT_COLOR, MISS_COLOR
 
     panel = PANEL()
     qtbot.addWidget(panel)
@@ -32,7 +32,7 @@ def test_panel_shows_the_last_query_with_hits_in_green_and_the_summary(qtbot, se
     panel.refresh(query.t)
     assert query.text in panel.query.text()
     assert [hit for _, _, hit, _ in panel.results.items] == [f == "1" for f in query.hit_flags[:10]]
-    summary = summary_at(session, "photos", query.t)
+    summary = session.summary_at("photos", query.t)
     assert panel.monitors["recall_at_10"].text() == f"{summary['recall_at_10']:.2f}"
     assert panel.monitors["bytes_off_device"].text() == "0 B"
     assert panel.nights.rowCount() == len(summary["nights"])
@@ -46,9 +46,8 @@ def test_panel_shows_the_last_query_with_hits_in_green_and_the_summary(qtbot, se
 
 
 def test_cli_table_has_the_headline_and_one_row_per_night(session):
-    from ui.apps.photo_search.panel import summary_at
 
-    metrics = summary_at(session, "photos", session.duration_s)
+    metrics = session.summary_at("photos", session.duration_s)
     lines = table("photos", metrics)
     assert lines[0].startswith("  photos:")
     assert any("bytes off the phone" in line and "0 B" in line for line in lines)

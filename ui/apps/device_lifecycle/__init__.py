@@ -21,7 +21,7 @@ from simulator.apps.device_lifecycle.records import (
 from ui import theme
 from ui.apps import Metric, RecordView
 from ui.apps.device_lifecycle.lifeline import DAY_S, drift_onsets, event_color, event_words, phase_at
-from ui.apps.device_lifecycle.panel import LifecyclePanel, app_entry, pct, summary_at
+from ui.apps.device_lifecycle.panel import LifecyclePanel, pct
 
 BADGES = {
     "drift_detected": "drift!",
@@ -166,14 +166,14 @@ WHATIF_METRICS = (
 
 
 def whatif_metrics(session: Any, app_name: str, t: float) -> dict[str, float | None]:
-    summary = summary_at(session, app_name, t)
+    summary = session.summary_at(app_name, t)
     return {m.key: summary.get(m.key) for m in WHATIF_METRICS}
 
 
 def clock_label(session: Any, app_name: str, t: float) -> str | None:
     """``7.9 days in · watch v2 adapted on the device``: the life's age and phase at ``t``."""
     events = session.index.column(LifeEvent, app_name).until(t)
-    onsets = drift_onsets(app_entry(session, app_name).get("params") or {})
+    onsets = drift_onsets(session.app_entry(app_name).get("params") or {})
     phase = phase_at(events, onsets, t)
     if phase is None:
         return None

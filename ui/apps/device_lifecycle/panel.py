@@ -20,7 +20,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from simulator.apps.device_lifecycle import App
 from simulator.apps.device_lifecycle.records import (
     LifeAccuracy,
     LifeEvent,
@@ -38,19 +37,6 @@ from ui.apps.device_lifecycle.lifeline import (
     phases,
 )
 from ui.session import Session
-
-
-def app_entry(session: Session, app: str) -> dict[str, Any]:
-    """The app's entry in the trace's meta (type, name, params)."""
-    for entry in session.trace.meta.get("apps") or []:
-        if entry.get("name", entry.get("type")) == app:
-            return entry
-    return {"type": App.TYPE, "name": app, "params": {}}
-
-
-def summary_at(session: Session, app: str, t: float) -> dict[str, Any]:
-    """The app's summary counting what happened by ``t`` (the app's own ``summarize``)."""
-    return App.summarize(session.trace, app_entry(session, app), t)
 
 
 def _days(value: Any) -> str:
@@ -240,8 +226,8 @@ class LifecyclePanel(QWidget):
         if key == self._key:
             return
         self._key = key
-        self.summary = summary = summary_at(session, self.app, t)
-        onsets = drift_onsets(app_entry(session, self.app).get("params") or {})
+        self.summary = summary = session.summary_at(self.app, t)
+        onsets = drift_onsets(session.app_entry(self.app).get("params") or {})
         event_list, accuracy_list = events.until(t), accuracy.until(t)
         life = phases(event_list, onsets, t)
         lanes = lanes_of(event_list, accuracy_list)
@@ -358,4 +344,4 @@ class LifecyclePanel(QWidget):
         )
 
 
-__all__ = ["LifecyclePanel", "app_entry", "summary_at"]
+__all__ = ["LifecyclePanel"]

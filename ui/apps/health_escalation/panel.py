@@ -75,8 +75,7 @@ class _HealthRecords:
 def health_metrics_at(session: Session, app: str, t: float) -> dict[str, Any]:
     """Health app ``app``'s metrics counting what happened by ``t`` (the app's own rule)."""
     metrics = health_metrics(_HealthRecords(session, app), until_s=t, app=app)
-    entry = next((a for a in session.trace.meta.get("apps") or [] if a.get("name") == app), None)
-    params = (entry or {}).get("params") or {}
+    params = session.app_entry(app).get("params") or {}
     if params.get("cloud_risk") == "encrypted":
         metrics["encrypted_risk"] = encrypted_metrics(session.trace, t, app, params["phone"], params["cloud"])
     return metrics

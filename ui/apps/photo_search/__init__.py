@@ -7,7 +7,7 @@ from typing import Any
 
 from simulator.apps.photo_search.records import IndexBatch, PhotoQuery, PhotoTaken
 from ui.apps import Metric, RecordView
-from ui.apps.photo_search.panel import HIT_COLOR, INDEXED_COLOR, PhotoSearchPanel, summary_at
+from ui.apps.photo_search.panel import HIT_COLOR, INDEXED_COLOR, PhotoSearchPanel
 
 QUERY_COLOR = "#EE7733"  # orange: the user searched
 
@@ -63,7 +63,7 @@ WHATIF_METRICS = (
 
 
 def whatif_metrics(session: Any, app_name: str, t: float) -> dict[str, float | None]:
-    summary = summary_at(session, app_name, t)
+    summary = session.summary_at(app_name, t)
     return {m.key: summary.get(m.key) for m in WHATIF_METRICS}
 
 

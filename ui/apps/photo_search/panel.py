@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from models.data import photos
-from simulator.apps.photo_search.metrics import summarize
 from simulator.apps.photo_search.records import IndexBatch, PhotoQuery, PhotoTaken
 from ui import theme
 from ui.session import Session
@@ -37,19 +36,6 @@ INDEXED_COLOR = "#4477AA"  # blue: photos in the index
 TAKEN_COLOR = "#999999"  # grey: photos taken (the gap is waiting for the charger)
 THUMB_PX = 72
 COLUMNS = 5
-
-
-def app_entry(session: Session, app: str) -> dict[str, Any]:
-    """The app's entry in the trace's meta (type, name, params)."""
-    for entry in session.trace.meta.get("apps") or []:
-        if entry.get("name", entry.get("type")) == app:
-            return entry
-    return {"type": "photo_search", "name": app, "params": {}}
-
-
-def summary_at(session: Session, app: str, t: float) -> dict[str, Any]:
-    """The app's summary counting what happened by ``t`` (the app's own ``summarize``)."""
-    return summarize(session.trace, app_entry(session, app), t)
 
 
 def thumbnail(record: PhotoTaken) -> QImage:
@@ -278,7 +264,7 @@ class PhotoSearchPanel(QWidget):
         if key == self._key:
             return
         self._key = key
-        summary = summary_at(session, self.app, t)
+        summary = session.summary_at(self.app, t)
         self._show_monitors(summary)
         taken_records = taken.until(t)
         self._show_query(queries.last_at(t), taken_records)
@@ -347,4 +333,4 @@ class PhotoSearchPanel(QWidget):
                 self.nights.setItem(row, col, QTableWidgetItem(text))
 
 
-__all__ = ["PhotoSearchPanel", "summary_at"]
+__all__ = ["PhotoSearchPanel"]
