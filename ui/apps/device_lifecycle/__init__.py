@@ -4,6 +4,7 @@ the clock, what-if numbers, and the colours of what it sends (backups, restores,
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from simulator.apps.device_lifecycle.records import (
@@ -53,6 +54,10 @@ def _adaptation_text(r: LifeAdaptation) -> str:
 # One view per record class the app owns. The lifeline's marks (LifeEvent) carry the
 # timeline, the badges and the steps; the detailed records say the same moments in numbers,
 # so they stay out of the log unless their kind is chosen (no double lines).
+# The detailed records: each has its own filter entry in the log, hidden under "all kinds"
+# (the LifeEvent marks already say it in words), and no step stop.
+_detail = partial(RecordView, step=False, hidden_in_log=True)
+
 RECORD_VIEWS = {
     LifeEvent: RecordView(
         label="lifeline",
@@ -71,57 +76,45 @@ RECORD_VIEWS = {
         color=lambda r: "#228833",
         step=False,
     ),
-    LifeWindow: RecordView(
+    LifeWindow: _detail(
         label="window classified",
         describe=lambda r: (
             f"{r.version}: class {r.predicted} (truth {r.truth}), confidence {r.confidence:.2f}"
             + (", out of the guard's range" if r.anomalous else "")
             + (", weights damaged" if r.damaged else "")
         ),
-        step=False,
-        hidden_in_log=True,
     ),
-    LifeDrift: RecordView(
+    LifeDrift: _detail(
         label="drift detector",
         describe=lambda r: (
             f"ADWIN fired after {r.windows_seen:,} windows: mean confidence {r.confidence_mean:.3f},"
             f" reference {r.reference_mean:.3f}"
         ),
         color=lambda r: event_color("drift_detected"),
-        step=False,
-        hidden_in_log=True,
     ),
-    LifeAdaptation: RecordView(
+    LifeAdaptation: _detail(
         label="adaptation",
         describe=_adaptation_text,
         color=lambda r: event_color("redeployed" if r.deployed else "rolled_back"),
-        step=False,
-        hidden_in_log=True,
     ),
-    LifeFault: RecordView(
+    LifeFault: _detail(
         label="fault injected",
         describe=lambda r: (
             f"fault #{r.fault_id} {r.kind.replace('_', ' ')}: {r.flips} bits, tensors {r.tensors}"
         ),
         color=lambda r: event_color("fault"),
-        step=False,
-        hidden_in_log=True,
     ),
-    LifeFaultDetected: RecordView(
+    LifeFaultDetected: _detail(
         label="fault detected",
         describe=lambda r: f"fault #{r.fault_id} found by {r.by} (tensors {r.tensors})",
         color=lambda r: event_color("detected"),
-        step=False,
-        hidden_in_log=True,
     ),
-    LifeFaultHealed: RecordView(
+    LifeFaultHealed: _detail(
         label="fault healed",
         describe=lambda r: f"fault #{r.fault_id} healed by {r.how}, {theme.format_bytes(r.restore_bytes)}",
         color=lambda r: event_color("healed"),
-        step=False,
-        hidden_in_log=True,
     ),
-    LifeMigration: RecordView(
+    LifeMigration: _detail(
         label="migration",
         describe=lambda r: (
             f"twin {r.source} → {r.via} → {r.target} in {theme.format_duration(r.t - r.start_t)}:"
@@ -130,8 +123,6 @@ RECORD_VIEWS = {
         ),
         subject=lambda r: r.target,
         color=lambda r: event_color("migrated"),
-        step=False,
-        hidden_in_log=True,
     ),
     LifeLink: RecordView(
         label="link energy per bit",
